@@ -1,0 +1,110 @@
+"""The errors shipsign raises on purpose, and nothing else (stdlib only).
+
+    ShipsignError                 base; carries what / where / expected / found / hint
+    ├── InputError                bad reference, flag, file or config          (exit 2)
+    └── UnreachableError          could not look: network, 5xx/429 after retries (exit 3)
+        └── RegistryError         + registry, repository, operation, status, codes
+            └── AuthError         + the scope that was refused
+
+A negative result (not signed, not verified) is never an exception: use cases return it as data.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AuthError", "InputError", "RegistryError", "ShipsignError", "UnreachableError"]
+
+
+class ShipsignError(Exception):
+    """Base of every error shipsign raises on purpose."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        where: str = "",
+        expected: str = "",
+        found: str = "",
+        hint: str = "",
+    ) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = where
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+
+    def details(self) -> list[tuple[str, str]]:
+        """Return the labelled detail lines that are set, in display order."""
+        pairs = [
+            ("where", self.where),
+            ("expected", self.expected),
+            ("found", self.found),
+            ("hint", self.hint),
+        ]
+        return [(k, v) for k, v in pairs if v]
+
+
+class InputError(ShipsignError):
+    """Bad reference, flag, file or config."""
+
+
+class UnreachableError(ShipsignError):
+    """Could not look: network errors, or 5xx/429 after retries."""
+
+
+class RegistryError(UnreachableError):
+    """A registry answered in a way that stops the operation."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        registry: str = "",
+        repository: str = "",
+        operation: str = "",
+        status: int | None = None,
+        codes: tuple[str, ...] = (),
+        where: str = "",
+        expected: str = "",
+        found: str = "",
+        hint: str = "",
+    ) -> None:
+        super().__init__(what, where=where, expected=expected, found=found, hint=hint)
+        self.registry = registry
+        self.repository = repository
+        self.operation = operation
+        self.status = status
+        self.codes = codes
+
+
+class AuthError(RegistryError):
+    """The registry refused our credentials, or the scope we asked for."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        scope: str = "",
+        registry: str = "",
+        repository: str = "",
+        operation: str = "",
+        status: int | None = None,
+        codes: tuple[str, ...] = (),
+        where: str = "",
+        expected: str = "",
+        found: str = "",
+        hint: str = "",
+    ) -> None:
+        super().__init__(
+            what,
+            registry=registry,
+            repository=repository,
+            operation=operation,
+            status=status,
+            codes=codes,
+            where=where,
+            expected=expected,
+            found=found,
+            hint=hint,
+        )
+        self.scope = scope

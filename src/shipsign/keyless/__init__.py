@@ -1,0 +1,1 @@
+"""keyless layer."""
