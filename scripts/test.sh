@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run every check shipsign has: install what is missing, then ruff, mypy, import layers, pytest.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k verify -x`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "==> ruff check" >&2 && ruff check .
+echo "==> ruff format --check" >&2 && ruff format --check .
+echo "==> mypy (strict)" >&2 && mypy
+echo "==> lint-imports" >&2 && lint-imports
+echo "==> pytest" >&2
+set +e
+python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+fi
+exit "$rc"

@@ -1,0 +1,75 @@
+"""GitHub Actions workflow commands and files: masks, annotations, outputs, step summary.
+
+The runner reads commands from stdout (`::add-mask::`, `::error title=…::`) and key/value
+outputs from the file named by `$GITHUB_OUTPUT`. Paths always come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+__all__ = [
+    "add_mask",
+    "annotate",
+    "append_step_summary",
+    "escape_data",
+    "escape_property",
+    "write_outputs",
+]
+
+
+def escape_data(value: str) -> str:
+    """Escape a command's message the way the runner unescapes it."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a command property (e.g. `title=`): data escapes plus `:` and `,`."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def add_mask(value: str, *, stream: TextIO | None = None) -> None:
+    """Ask the runner to mask `value` (and each of its lines) in every later log line."""
+    out = stream or sys.stdout
+    for line in {value, *value.splitlines()}:
+        if line.strip():
+            out.write(f"::add-mask::{escape_data(line)}\n")
+    out.flush()
+
+
+def annotate(level: str, message: str, *, title: str = "", stream: TextIO | None = None) -> None:
+    """Emit an `::error::`, `::warning::` or `::notice::` annotation."""
+    if level not in {"error", "warning", "notice"}:
+        raise ValueError(f"unknown annotation level {level!r}")
+    props = f" title={escape_property(title)}" if title else ""
+    out = stream or sys.stdout
+    out.write(f"::{level}{props}::{escape_data(message)}\n")
+    out.flush()
+
+
+def write_outputs(values: Mapping[str, str], *, env: Mapping[str, str] | None = None) -> None:
+    """Append `name<<DELIM` blocks to `$GITHUB_OUTPUT`, with a fresh random DELIM per value."""
+    path = (env if env is not None else os.environ).get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with Path(path).open("a", encoding="utf-8") as fh:
+        for name, value in values.items():
+            delim = f"ghadelimiter_{secrets.token_hex(16)}"
+            while delim in value:  # practically never; a value must not end the block early
+                delim = f"ghadelimiter_{secrets.token_hex(16)}"
+            fh.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+
+
+def append_step_summary(markdown: str, *, env: Mapping[str, str] | None = None) -> bool:
+    """Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set; return whether it was."""
+    path = (env if env is not None else os.environ).get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    with Path(path).open("a", encoding="utf-8") as fh:
+        fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return True

@@ -1,0 +1,82 @@
+"""Workflow commands and files, read back the way the runner reads them."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipsign.action import workflow
+
+
+def _parse_output_file(text: str) -> dict[str, str]:
+    """Read a $GITHUB_OUTPUT file as the runner does (heredoc blocks only)."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) and lines[i]:
+        name, delim = lines[i].split("<<", 1)
+        end = lines.index(delim, i + 1)
+        values[name] = "\n".join(lines[i + 1 : end])
+        i = end + 1
+    return values
+
+
+@given(st.dictionaries(st.sampled_from(["result", "verified", "signatures"]), st.text()))
+def test_outputs_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, values: dict[str, str]
+) -> None:
+    values = {k: v.replace("\r", "") for k, v in values.items()}  # the runner splits on \n
+    out = tmp_path_factory.mktemp("o") / "out"
+    out.write_text("")
+    workflow.write_outputs(values, env={"GITHUB_OUTPUT": str(out)})
+    assert _parse_output_file(out.read_text()) == values
+
+
+def test_each_output_gets_its_own_random_delimiter(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    workflow.write_outputs({"a": "1", "b": "2"}, env={"GITHUB_OUTPUT": str(out)})
+    delims = re.findall(r"^\w+<<(\S+)$", out.read_text(), flags=re.M)
+    assert len(delims) == 2
+    assert len(set(delims)) == 2
+    assert all(len(d) > 32 for d in delims)
+
+
+def test_no_output_file_writes_nothing(tmp_path: Path) -> None:
+    workflow.write_outputs({"a": "1"}, env={})
+    assert workflow.append_step_summary("| a |", env={}) is False
+
+
+def test_mask_covers_every_line() -> None:
+    buf = io.StringIO()
+    workflow.add_mask("line-one\nline-two", stream=buf)
+    lines = set(buf.getvalue().splitlines())
+    assert "::add-mask::line-one" in lines
+    assert "::add-mask::line-two" in lines
+    assert "::add-mask::line-one%0Aline-two" in lines
+
+
+def test_annotation_escapes_message_and_title() -> None:
+    buf = io.StringIO()
+    workflow.annotate(
+        "error", "100% broken\nsecond line", title="sign: ghcr.io, docker.io", stream=buf
+    )
+    assert buf.getvalue() == (
+        "::error title=sign%3A ghcr.io%2C docker.io::100%25 broken%0Asecond line\n"
+    )
+
+
+def test_unknown_annotation_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown annotation level"):
+        workflow.annotate("fatal", "x", stream=io.StringIO())
+
+
+def test_step_summary_appends(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    path.write_text("before\n")
+    assert workflow.append_step_summary("| a | b |", env={"GITHUB_STEP_SUMMARY": str(path)})
+    assert path.read_text() == "before\n| a | b |\n"
