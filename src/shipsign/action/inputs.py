@@ -1,0 +1,183 @@
+"""Read the action's inputs from the runner's `INPUT_*` environment into one typed value.
+
+The runner sets `INPUT_` + the input name upper-cased with spaces turned into `_`; hyphens are
+kept (`github-token` arrives as `INPUT_GITHUB-TOKEN`). Every input is read through `_raw`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shipsign.errors import InputError
+from shipsign.secret import Secret
+
+__all__ = ["INPUT_NAMES", "ActionInputs", "RegistryLogin", "env_name", "parse_inputs"]
+
+# Every input the entry point reads; a test checks this equals action.yml's inputs.
+INPUT_NAMES = (
+    "command",
+    "images",
+    "format",
+    "recursive",
+    "annotations",
+    "certificate-identity",
+    "certificate-identity-regexp",
+    "certificate-oidc-issuer",
+    "certificate-oidc-issuer-regexp",
+    "github-repository",
+    "github-ref",
+    "github-workflow-trigger",
+    "github-sha",
+    "github-workflow",
+    "runner-environment",
+    "trust-config",
+    "staging",
+    "github-token",
+    "registry-logins",
+    "insecure-registries",
+    "verify-after-sign",
+    "summary",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryLogin:
+    """One `HOST USERNAME PASSWORD` line of the `registry-logins` input."""
+
+    host: str
+    username: str
+    password: Secret
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionInputs:
+    """The action's inputs, parsed and checked."""
+
+    command: str
+    images: tuple[str, ...]
+    format: str
+    recursive: bool
+    annotations: tuple[str, ...]
+    certificate_identity: str
+    certificate_identity_regexp: str
+    certificate_oidc_issuer: str
+    certificate_oidc_issuer_regexp: str
+    github_repository: str
+    github_ref: str
+    github_workflow_trigger: str
+    github_sha: str
+    github_workflow: str
+    runner_environment: str
+    trust_config: str
+    staging: bool
+    github_token: Secret | None
+    registry_logins: tuple[RegistryLogin, ...]
+    insecure_registries: tuple[str, ...]
+    verify_after_sign: bool
+    summary: bool
+
+    def secrets(self) -> list[Secret]:
+        """Every credential among the inputs, to be masked before anything else is printed."""
+        found = [login.password for login in self.registry_logins]
+        if self.github_token:
+            found.append(self.github_token)
+        return found
+
+
+def env_name(input_name: str) -> str:
+    """The environment variable the runner uses for an input."""
+    return "INPUT_" + input_name.replace(" ", "_").upper()
+
+
+def _raw(env: Mapping[str, str], name: str) -> str:
+    return env.get(env_name(name), "").strip()
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _raw(env, name)
+    if not value:
+        return default
+    if value in {"true", "false"}:
+        return value == "true"
+    raise InputError(
+        f"input `{name}` must be true or false",
+        expected="true or false",
+        found=repr(value),
+    )
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A multi-line and/or comma-separated list; blank items and `#` comment lines dropped."""
+    items: list[str] = []
+    for line in _raw(env, name).splitlines():
+        if line.strip().startswith("#"):
+            continue
+        items += [part.strip() for part in line.split(",") if part.strip()]
+    return tuple(items)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _raw(env, name) or default
+    if value not in choices:
+        raise InputError(
+            f"input `{name}` has an unknown value",
+            expected=" | ".join(choices),
+            found=repr(value),
+        )
+    return value
+
+
+def _logins(env: Mapping[str, str]) -> tuple[RegistryLogin, ...]:
+    logins = []
+    for n, line in enumerate(_raw(env, "registry-logins").splitlines(), start=1):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            # Never echo the line: it holds a password.
+            raise InputError(
+                f"input `registry-logins`, line {n}: expected three words",
+                expected="HOST USERNAME PASSWORD",
+                found=f"{len(parts)} word(s)",
+            )
+        host, user, password = parts
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", host):
+            raise InputError(
+                f"input `registry-logins`, line {n}: {host!r} is not a registry host",
+                expected="a host name with an optional :port, e.g. docker.io or ghcr.io",
+            )
+        logins.append(RegistryLogin(host=host, username=user, password=Secret(password)))
+    return tuple(logins)
+
+
+def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
+    """Parse every input; raise InputError naming the first input that is wrong."""
+    token = _raw(env, "github-token")
+    command = _choice(env, "command", ("sign", "verify"), "sign")
+    formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
+    return ActionInputs(
+        command=command,
+        images=_list(env, "images"),
+        format=_choice(env, "format", formats, formats[0]),
+        recursive=_bool(env, "recursive", False),
+        annotations=_list(env, "annotations"),
+        certificate_identity=_raw(env, "certificate-identity"),
+        certificate_identity_regexp=_raw(env, "certificate-identity-regexp"),
+        certificate_oidc_issuer=_raw(env, "certificate-oidc-issuer"),
+        certificate_oidc_issuer_regexp=_raw(env, "certificate-oidc-issuer-regexp"),
+        github_repository=_raw(env, "github-repository"),
+        github_ref=_raw(env, "github-ref"),
+        github_workflow_trigger=_raw(env, "github-workflow-trigger"),
+        github_sha=_raw(env, "github-sha"),
+        github_workflow=_raw(env, "github-workflow"),
+        runner_environment=_raw(env, "runner-environment"),
+        trust_config=_raw(env, "trust-config"),
+        staging=_bool(env, "staging", False),
+        github_token=Secret(token) if token else None,
+        registry_logins=_logins(env),
+        insecure_registries=_list(env, "insecure-registries"),
+        verify_after_sign=_bool(env, "verify-after-sign", True),
+        summary=_bool(env, "summary", True),
+    )

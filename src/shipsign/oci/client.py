@@ -1,0 +1,346 @@
+"""The distribution API for one registry (`RegistryClient`) and a pool of them (`Registries`).
+
+Resolve, fetch and push manifests and blobs, list referrers through the API. Auth and error
+building are `exchange.py`'s; the referrers tag schema is `referrers.py`'s.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import requests
+
+from shipsign.errors import InputError
+from shipsign.oci.auth import Authenticator
+from shipsign.oci.credentials import Keychain, default_keychain, registry_key
+from shipsign.oci.exchange import Exchange
+from shipsign.oci.media import (
+    MANIFEST_ACCEPT,
+    MANIFEST_MAX_BYTES,
+    OCI_INDEX,
+    Descriptor,
+    Index,
+    Manifest,
+    decode_manifest,
+)
+from shipsign.oci.reference import Digest, Reference, Repository, api_host
+from shipsign.oci.transport import Call, ResponseHook, Transport
+from shipsign.retry import RetryPolicy
+
+__all__ = ["Registries", "RegistryClient"]
+
+_ACCEPT_MANIFESTS = ", ".join(MANIFEST_ACCEPT)
+_REFERRERS_PAGES = 50
+
+
+class RegistryClient:
+    """Talk to one registry. Thread-safe; one pooled `requests.Session` inside.
+
+    Every method may raise `RegistryError` (unreachable after retries, unexpected status,
+    digest mismatch) or `AuthError` (credentials or scope refused).
+    """
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        keychain: Keychain,
+        insecure: bool = False,
+        verify: bool | str = True,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        response_hook: ResponseHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.registry = registry
+        self.base_url = f"{'http' if insecure else 'https'}://{api_host(registry)}"
+        self._netloc = urlsplit(self.base_url).netloc
+        proxies = requests.utils.get_environ_proxies(self.base_url)
+        transport = Transport(
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            proxies=proxies,
+            response_hook=response_hook,
+            sleep=sleep,
+        )
+        auth = Authenticator(registry, keychain.credential_for, insecure=insecure)
+        self._exchange = Exchange(registry, base_url=self.base_url, transport=transport, auth=auth)
+        self._lock = threading.Lock()
+        self._referrers_api: bool | None = None  # None: not known yet; guarded by _lock
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._exchange.close()
+
+    # ------------------------------------------------------------------ manifests
+
+    def resolve(self, ref: Reference) -> Descriptor:
+        """HEAD the manifest (GET if the registry sends no digest); raise `InputError` if absent."""
+        call = self._call("resolve", ref.repository)
+        path = f"/v2/{ref.repository.path}/manifests/{ref.identifier}"
+        reply = self._exchange.request(call, "HEAD", path, headers={"Accept": _ACCEPT_MANIFESTS})
+        digest_header = reply.headers.get("docker-content-digest")
+        if reply.status == 200 and digest_header and "content-type" in reply.headers:
+            digest = self._exchange.header_digest(call, "HEAD", path, digest_header)
+            if ref.digest is not None and digest != ref.digest:
+                raise self._exchange.mismatch(call, "HEAD", path, ref.digest, digest)
+            size = reply.headers.get("content-length", "")
+            if size.isdigit():
+                return Descriptor(
+                    media_type=reply.headers["content-type"], digest=digest, size=int(size)
+                )
+        if reply.status == 404:
+            raise self._exchange.not_found(call, ref, "HEAD", path)
+        found = self.fetch_manifest(ref)
+        if found is None:
+            raise self._exchange.not_found(call, ref, "GET", path)
+        return found.descriptor
+
+    def fetch_manifest(self, ref: Reference) -> Manifest | Index | None:
+        """GET a manifest; `None` if absent. By digest, the bytes must hash to it."""
+        return self.fetch_manifest_with_etag(ref)[0]
+
+    def fetch_manifest_with_etag(
+        self, ref: Reference
+    ) -> tuple[Manifest | Index | None, str | None]:
+        """`fetch_manifest` plus the `ETag` the registry sent (for `If-Match` on the next PUT)."""
+        call = self._call("fetch manifest", ref.repository)
+        path = f"/v2/{ref.repository.path}/manifests/{ref.identifier}"
+        reply = self._exchange.request(
+            call, "GET", path, headers={"Accept": _ACCEPT_MANIFESTS}, max_bytes=MANIFEST_MAX_BYTES
+        )
+        if reply.status == 404:
+            return None, None
+        self._exchange.expect(call, "GET", path, reply, (200,))
+        computed = Digest.of(reply.body)
+        wanted = ref.digest
+        header = reply.headers.get("docker-content-digest")
+        if wanted is None and header and header.startswith("sha256:"):
+            wanted = self._exchange.header_digest(call, "GET", path, header)
+        if wanted is not None and not wanted.matches(reply.body):
+            raise self._exchange.mismatch(call, "GET", path, wanted, computed)
+        try:
+            manifest = decode_manifest(reply.body, reply.headers.get("content-type"))
+        except InputError as exc:
+            what = f"registry sent an invalid manifest: {exc.what}"
+            raise self._exchange.error(call, "GET", path, reply, what) from None
+        return manifest, reply.headers.get("etag")
+
+    def push_manifest(
+        self,
+        repo: Repository,
+        manifest: Manifest | Index,
+        *,
+        tag: str | None = None,
+        if_match: str | None = None,
+    ) -> Digest:
+        """PUT `manifest`'s exact bytes by tag (or by digest when `tag` is None).
+
+        With `if_match` the registry may refuse with 412 (`RegistryError.status == 412`).
+        """
+        if tag is not None:
+            Reference.parse(f"{repo.name}:{tag}")  # validates the tag
+        call = self._call("push manifest", repo)
+        path = f"/v2/{repo.path}/manifests/{tag or manifest.digest}"
+        headers = {"Content-Type": manifest.media_type}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        reply = self._exchange.request(
+            call, "PUT", path, headers=headers, body=manifest.raw, push=True
+        )
+        self._exchange.expect(call, "PUT", path, reply, (200, 201, 202))
+        header = reply.headers.get("docker-content-digest")
+        if header and self._exchange.header_digest(call, "PUT", path, header) != manifest.digest:
+            got = self._exchange.header_digest(call, "PUT", path, header)
+            raise self._exchange.mismatch(call, "PUT", path, manifest.digest, got)
+        return manifest.digest
+
+    # ------------------------------------------------------------------ blobs
+
+    def blob_exists(self, repo: Repository, digest: Digest) -> bool:
+        """HEAD the blob: one request."""
+        return self._blob_exists(repo, digest, push=False)
+
+    def _blob_exists(self, repo: Repository, digest: Digest, *, push: bool) -> bool:
+        call = self._call("check blob", repo)
+        path = f"/v2/{repo.path}/blobs/{digest}"
+        # Before a push, ask for the push scope at once: one token request instead of two.
+        reply = self._exchange.request(call, "HEAD", path, push=push)
+        if reply.status == 404:
+            return False
+        self._exchange.expect(call, "HEAD", path, reply, (200,))
+        return True
+
+    def fetch_blob(self, repo: Repository, digest: Digest, *, max_bytes: int) -> bytes | None:
+        """GET a blob of at most `max_bytes`; `None` if absent; its bytes must hash to `digest`."""
+        call = self._call("fetch blob", repo)
+        path = f"/v2/{repo.path}/blobs/{digest}"
+        reply = self._exchange.request(call, "GET", path, max_bytes=max_bytes)
+        if reply.status == 404:
+            return None
+        self._exchange.expect(call, "GET", path, reply, (200,))
+        if not digest.matches(reply.body):
+            raise self._exchange.mismatch(
+                call, "GET", path, digest, Digest.of(reply.body, digest.algorithm)
+            )
+        return reply.body
+
+    def push_blob(
+        self, repo: Repository, data: bytes, *, mount_from: Repository | None = None
+    ) -> Digest:
+        """Upload `data` unless the blob exists (then one HEAD and nothing else).
+
+        With `mount_from` (same registry) try a cross-repository mount first; a registry that
+        does not mount answers 202 and we upload instead.
+        """
+        digest = Digest.of(data)
+        if self._blob_exists(repo, digest, push=True):
+            return digest
+        call = self._call("push blob", repo)
+        path = f"/v2/{repo.path}/blobs/uploads/"
+        if mount_from is not None and mount_from.registry == self.registry:
+            path += "?" + urlencode({"mount": str(digest), "from": mount_from.path})
+        reply = self._exchange.request(call, "POST", path, push=True)
+        if reply.status == 201:
+            return digest  # mounted
+        self._exchange.expect(call, "POST", path, reply, (202,))
+        location = reply.headers.get("location")
+        if not location:
+            raise self._exchange.error(
+                call, "POST", path, reply, "the registry gave no upload location"
+            )
+        url = urljoin(self.base_url + path, location)
+        url += ("&" if urlsplit(url).query else "?") + urlencode({"digest": str(digest)})
+        headers = {"Content-Type": "application/octet-stream"}
+        reply = self._exchange.request(call, "PUT", url, headers=headers, body=data, push=True)
+        self._exchange.expect(call, "PUT", url, reply, (201, 204))
+        return digest
+
+    # ------------------------------------------------------------------ referrers API
+
+    def fetch_referrers_api(
+        self, repo: Repository, subject: Digest
+    ) -> tuple[Descriptor, ...] | None:
+        """List referrers through `GET /v2/<name>/referrers/<digest>`; `None` if unsupported.
+
+        Trusted only on 200 with an OCI index content type (formats.md §3.4); anything else
+        marks the registry as not serving the API for the rest of this client's life.
+        """
+        with self._lock:
+            if self._referrers_api is False:
+                return None
+        call = self._call("fetch referrers", repo)
+        url: str | None = f"/v2/{repo.path}/referrers/{subject}"
+        found: list[Descriptor] = []
+        pages = 0
+        while url is not None and pages < _REFERRERS_PAGES:
+            pages += 1
+            reply = self._exchange.request(
+                call,
+                "GET",
+                url,
+                headers={"Accept": OCI_INDEX},
+                max_bytes=MANIFEST_MAX_BYTES,
+                follow_redirects=False,
+            )
+            content_type = reply.headers.get("content-type", "").split(";")[0].strip()
+            if reply.status != 200 or content_type != OCI_INDEX:
+                with self._lock:
+                    self._referrers_api = False
+                return None
+            try:
+                page = decode_manifest(reply.body, content_type)
+            except InputError as exc:
+                what = f"invalid referrers index: {exc.what}"
+                raise self._exchange.error(call, "GET", url, reply, what) from None
+            if isinstance(page, Index):
+                found.extend(page.manifests)
+            url = self._next_page(url, reply.headers.get("link"))
+        with self._lock:
+            self._referrers_api = True
+        return tuple(found)
+
+    def _next_page(self, url: str, link: str | None) -> str | None:
+        if not link or 'rel="next"' not in link:
+            return None
+        target = link.split(";", 1)[0].strip().strip("<>")
+        absolute = urljoin(self.base_url + url, target)
+        return absolute if urlsplit(absolute).netloc == self._netloc else None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(self, operation: str, repo: Repository) -> Call:
+        return Call(operation=operation, registry=self.registry, repository=repo.name)
+
+
+class Registries:
+    """Hands out one `RegistryClient` per registry, all with the same options. Thread-safe.
+
+    Plain HTTP only for hosts in `insecure` (`HOST` matches any port, `HOST:PORT` one);
+    TLS trust from `ca_bundle`, else `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, else certifi.
+    """
+
+    def __init__(
+        self,
+        *,
+        keychain: Keychain | None = None,
+        insecure: Iterable[str] = (),
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        ca_bundle: str | None = None,
+        env: Mapping[str, str] | None = None,
+        response_hook: ResponseHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        source = os.environ if env is None else env
+        self._keychain = keychain if keychain is not None else default_keychain(source)
+        self._insecure = frozenset(registry_key(h) for h in insecure)
+        self._retry = retry
+        self._timeout = timeout
+        bundle = ca_bundle or source.get("REQUESTS_CA_BUNDLE") or source.get("SSL_CERT_FILE")
+        self._verify: bool | str = bundle or True
+        self._hook = response_hook
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._clients: dict[str, RegistryClient] = {}  # guarded by _lock
+
+    def client(self, registry: str) -> RegistryClient:
+        """The client for `registry` (a normalised host[:port]), created on first use."""
+        with self._lock:
+            found = self._clients.get(registry)
+            if found is None:
+                found = RegistryClient(
+                    registry,
+                    keychain=self._keychain,
+                    insecure=self.is_insecure(registry),
+                    verify=self._verify,
+                    timeout=self._timeout,
+                    retry=self._retry,
+                    response_hook=self._hook,
+                    sleep=self._sleep,
+                )
+                self._clients[registry] = found
+            return found
+
+    def is_insecure(self, registry: str) -> bool:
+        """Whether `registry` was named as plain HTTP."""
+        key = registry_key(registry)
+        return key in self._insecure or key.rsplit(":", 1)[0] in self._insecure
+
+    def close(self) -> None:
+        """Close every client's connections."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            c.close()
+
+    def __enter__(self) -> Registries:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,276 @@
+"""HTTP for one registry: a configured `requests.Session`, timeouts, retries, body caps.
+
+The one place `requests` exceptions enter shipsign: they leave as `RegistryError`. When to
+retry is `shipsign.retry`'s policy; auth is `auth.py`'s, the distribution API `client.py`'s.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from shipsign.errors import RegistryError
+from shipsign.retry import RetryPolicy
+
+__all__ = [
+    "ERROR_MAX_BYTES",
+    "Call",
+    "Reply",
+    "ResponseHook",
+    "Transport",
+    "parse_registry_errors",
+    "redact",
+]
+
+_log = logging.getLogger(__name__)
+ERROR_MAX_BYTES = 64 * 1024  # error and token bodies
+_REDIRECTS = 5
+_RETRYABLE_EXC = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+ResponseHook = Callable[..., Any]  # requests' hook signature: (response, **kwargs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """What a request is for, to name it in logs and errors."""
+
+    operation: str
+    registry: str
+    repository: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """A response read in full (within its cap); header names are lower-case."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+
+def redact(url: str) -> str:
+    """A URL without its query (upload locations carry state in it)."""
+    parts = urlsplit(url)
+    return parts.path + ("?…" if parts.query else "")
+
+
+def parse_registry_errors(body: bytes) -> tuple[tuple[str, str], ...]:
+    """The `(code, message)` pairs of a distribution error body; empty if it is not one."""
+    try:
+        doc = json.loads(body[:ERROR_MAX_BYTES])
+    except (ValueError, RecursionError):
+        return ()
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if not isinstance(errors, list):
+        return ()
+    return tuple(
+        (str(e.get("code", "")), str(e.get("message", ""))[:300])
+        for e in errors[:10]
+        if isinstance(e, dict)
+    )
+
+
+class Transport:
+    """Send requests to one registry with timeouts, retries and capped bodies. Thread-safe.
+
+    The session is configured once and never mutated: cookies off, no `trust_env` (so no
+    `.netrc` credentials), our own retries instead of urllib3's, headers per request.
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: bool | str = True,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        proxies: Mapping[str, str] | None = None,
+        response_hook: ResponseHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._session = session
+        self._verify = verify
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._proxies = dict(proxies or {})
+        self._hooks = {"response": [response_hook]} if response_hook else {}
+        self._sleep = sleep
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    def send(
+        self,
+        call: Call,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        max_bytes: int = ERROR_MAX_BYTES,
+        follow_redirects: bool = True,
+    ) -> Reply:
+        """Send with retries; return the first non-retryable reply.
+
+        Raises `RegistryError` when out of retries (naming `call.operation`), on TLS failure,
+        or when a success body exceeds `max_bytes`.
+        """
+        start = time.monotonic()
+        attempt = 1
+        codes: tuple[tuple[str, str], ...]
+        while True:
+            try:
+                reply = self._follow(
+                    call, method, url, headers or {}, body, max_bytes, follow_redirects
+                )
+            except _RETRYABLE_EXC as exc:
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise self._tls_error(call, method, url, exc) from exc
+                why, status, retry_after, codes = _describe(exc), None, None, ()
+            else:
+                if reply.status not in self._retry.statuses:
+                    return reply
+                codes = parse_registry_errors(reply.body)
+                why, status = f"HTTP {reply.status}", reply.status
+                retry_after = reply.headers.get("retry-after")
+            wait = self._retry.delay(attempt + 1, retry_after, time.monotonic() - start)
+            if wait is None:
+                raise RegistryError(
+                    f"cannot {call.operation} on {call.registry}: gave up after {attempt} "
+                    f"attempt{'s' if attempt > 1 else ''}",
+                    registry=call.registry,
+                    repository=call.repository,
+                    operation=call.operation,
+                    status=status,
+                    codes=tuple(c for c, _ in codes),
+                    where=f"{method} {redact(url)}",
+                    found=why + "".join(f' {c} "{m}"' for c, m in codes[:2]),
+                    hint="the registry is down, overloaded or unreachable; try again later",
+                )
+            _log.debug("%s %s: %s; retry %d in %.2fs", method, redact(url), why, attempt, wait)
+            self._sleep(wait)
+            attempt += 1
+
+    def _follow(
+        self,
+        call: Call,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        max_bytes: int,
+        follow_redirects: bool,
+    ) -> Reply:
+        origin = urlsplit(url).netloc
+        for _ in range(_REDIRECTS + 1):
+            reply = self._once(call, method, url, headers, body, max_bytes)
+            location = reply.headers.get("location")
+            if not (follow_redirects and method in ("GET", "HEAD") and location):
+                return reply
+            if reply.status not in (301, 302, 303, 307, 308):
+                return reply
+            url = urljoin(url, location)
+            if urlsplit(url).netloc != origin:
+                # Blob storage redirects: credentials stay with the registry that asked.
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        raise RegistryError(
+            f"cannot {call.operation} on {call.registry}: more than {_REDIRECTS} redirects",
+            registry=call.registry,
+            repository=call.repository,
+            operation=call.operation,
+            where=f"{method} {redact(url)}",
+        )
+
+    def _once(
+        self,
+        call: Call,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        max_bytes: int,
+    ) -> Reply:
+        _log.debug("%s %s", method, redact(url))
+        with self._session.request(
+            method,
+            url,
+            headers=dict(headers),
+            data=body,
+            timeout=self._timeout,
+            verify=self._verify,
+            proxies=self._proxies,
+            allow_redirects=False,
+            stream=True,
+            hooks=self._hooks,
+        ) as resp:
+            status = resp.status_code
+            limit = max_bytes if 200 <= status < 300 else ERROR_MAX_BYTES
+            data = b"" if method == "HEAD" else _read_capped(resp, limit, truncate=status >= 300)
+            if data is None:
+                raise RegistryError(
+                    f"cannot {call.operation} on {call.registry}: the response is larger than "
+                    f"{limit} bytes",
+                    registry=call.registry,
+                    repository=call.repository,
+                    operation=call.operation,
+                    status=status,
+                    where=f"{method} {redact(url)}",
+                    expected=f"at most {limit} bytes",
+                )
+            headers_out = {k.lower(): v for k, v in resp.headers.items()}
+            return Reply(status=status, headers=headers_out, body=data, url=url)
+
+    def _tls_error(self, call: Call, method: str, url: str, exc: Exception) -> RegistryError:
+        return RegistryError(
+            f"cannot {call.operation} on {call.registry}: TLS verification failed",
+            registry=call.registry,
+            repository=call.repository,
+            operation=call.operation,
+            where=f"{method} {redact(url)}",
+            found=_describe(exc),
+            hint="trust the registry's CA with REQUESTS_CA_BUNDLE or SSL_CERT_FILE",
+        )
+
+
+def _read_capped(resp: requests.Response, limit: int, *, truncate: bool) -> bytes | None:
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit and not truncate:
+        return None
+    chunks, size = [], 0
+    for chunk in resp.iter_content(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit] if truncate else None
+    return b"".join(chunks)
+
+
+def _describe(exc: BaseException) -> str:
+    text = type(exc).__name__
+    root: BaseException | None = exc
+    while root is not None and root.__cause__ is not None:
+        root = root.__cause__
+    if root is not None and root is not exc:
+        text += f" ({type(root).__name__})"
+    # requests' messages repeat the URL, query string included: keep only the exception type.
+    return text

@@ -1,0 +1,31 @@
+"""Registry error bodies and URL redaction (no sockets); retries: tests/unit/test_retry.py."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipsign.oci.transport import parse_registry_errors, redact
+
+
+def test_parse_registry_errors() -> None:
+    body = b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'
+    assert parse_registry_errors(body) == (
+        ("DENIED", "requested access to the resource is denied"),
+    )
+    assert parse_registry_errors(b"<html>502</html>") == ()
+    assert parse_registry_errors(b'{"errors":"x"}') == ()
+    assert parse_registry_errors(b'{"errors":[1,{"code":"X"}]}') == (("X", ""),)
+
+
+@given(st.binary(max_size=200))
+def test_registry_errors_never_raise(body: bytes) -> None:
+    assert isinstance(parse_registry_errors(body), tuple)
+
+
+def test_redact_drops_query_state() -> None:
+    assert (
+        redact("https://r.io/v2/a/blobs/uploads/u?_state=SECRET&digest=x")
+        == "/v2/a/blobs/uploads/u?…"
+    )
+    assert redact("https://r.io/v2/a/manifests/v1") == "/v2/a/manifests/v1"
