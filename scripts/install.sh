@@ -57,6 +57,7 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "pip install -e '.[test]' into .venv"
   "$py" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$py" -m pip install -q --disable-pip-version-check -e '.[test]'
+  "$py" -m pip install -q --disable-pip-version-check -e '.[test]' \
+    2> >(grep -v '^WARNING: Location' >&2)
   echo "$want" > "$stamp"
 fi

@@ -44,7 +44,7 @@ class Case:
 
     @property
     def expected_valid(self) -> bool:
-        return self.meta["expected"] == "valid"
+        return bool(self.meta["expected"] == "valid")
 
     @property
     def is_legacy(self) -> bool:

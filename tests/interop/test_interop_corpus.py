@@ -125,7 +125,9 @@ def _verify(case: Case, *, require_sct: bool = True) -> SignatureOutcome:
 
 
 def _describe(outcome: SignatureOutcome) -> str:
-    return "\n".join(f"{f.check}: expected {f.expected}; found {f.found} ({f.where})" for f in outcome.failures)
+    return "\n".join(
+        f"{f.check}: expected {f.expected}; found {f.found} ({f.where})" for f in outcome.failures
+    )
 
 
 def test_every_invalid_case_has_its_expected_checks() -> None:
@@ -140,7 +142,9 @@ def test_case(name: str) -> None:
     case = load_case(name)
     outcome = _verify(case)
     for failure in outcome.failures:
-        assert failure.expected and failure.found and failure.where, failure
+        assert failure.expected, failure
+        assert failure.found, failure
+        assert failure.where, failure
     if name in SIGSTORE_PYTHON_CANNOT:
         assert outcome.failed_checks == {SIGSTORE_PYTHON_CANNOT[name]}, _describe(outcome)
         assert "sigstore-python" in outcome.failures[0].expected + outcome.failures[0].found
@@ -159,7 +163,8 @@ def test_case(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in case_names() if load_case(n).expected_valid and n not in SIGSTORE_PYTHON_CANNOT]
+    "name",
+    [n for n in case_names() if load_case(n).expected_valid and n not in SIGSTORE_PYTHON_CANNOT],
 )
 def test_valid_case_reports_its_signer(name: str) -> None:
     case = load_case(name)

@@ -6,8 +6,13 @@ Handlers import their use case and renderer inside the body so that `--help` sta
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-__all__ = ["version"]
+if TYPE_CHECKING:
+    from shipsign.keyless.policy import IdentityPolicy
+    from shipsign.keyless.trust import TrustOptions
+
+__all__ = ["resolve", "tree", "verify", "verify_blob", "version"]
 
 
 def version(args: argparse.Namespace) -> int:
@@ -26,3 +31,120 @@ def version(args: argparse.Namespace) -> int:
             lines.append(f"{dist} (not installed)")
     render.out("\n".join(lines))
     return 0
+
+
+def resolve(args: argparse.Namespace) -> int:
+    """Resolve images to `REPOSITORY@digest`."""
+    from shipsign.cli import render
+    from shipsign.cli.exitcodes import OK
+    from shipsign.inspect import ResolveRequest, resolve_images
+
+    request = ResolveRequest(
+        images=tuple(args.images),
+        platform=args.platform,
+        insecure_registries=tuple(args.insecure_registry),
+    )
+    render.resolved(resolve_images(request), output=args.output)
+    return OK
+
+
+def tree(args: argparse.Namespace) -> int:
+    """Show the legacy tags and referrers attached to an image."""
+    from shipsign.cli import render
+    from shipsign.cli.exitcodes import OK
+    from shipsign.inspect import TreeRequest, fetch_tree
+
+    request = TreeRequest(image=args.image, insecure_registries=tuple(args.insecure_registry))
+    render.tree(fetch_tree(request), output=args.output)
+    return OK
+
+
+def _policy(args: argparse.Namespace) -> IdentityPolicy:
+    from shipsign.keyless.policy import IdentityPolicy
+
+    return IdentityPolicy(
+        identity=args.certificate_identity,
+        identity_regexp=args.certificate_identity_regexp,
+        issuer=args.certificate_oidc_issuer,
+        issuer_regexp=args.certificate_oidc_issuer_regexp,
+        github_repository=args.github_repository,
+        github_ref=args.github_ref,
+        github_workflow_trigger=args.github_workflow_trigger,
+        github_sha=args.github_sha,
+        github_workflow=args.github_workflow,
+        runner_environment=args.runner_environment,
+    )
+
+
+def _trust(args: argparse.Namespace) -> TrustOptions:
+    from pathlib import Path
+
+    from shipsign.keyless.trust import Instance, TrustOptions
+
+    trusted_root = getattr(args, "trusted_root", None)
+    return TrustOptions(
+        instance=Instance.STAGING if args.staging else Instance.PRODUCTION,
+        offline=args.offline,
+        trust_config=Path(args.trust_config) if args.trust_config else None,
+        trusted_root=Path(trusted_root) if trusted_root else None,
+    )
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Verify the signatures on images."""
+    import json
+    from pathlib import Path
+
+    from shipsign.cli import render
+    from shipsign.cli.exitcodes import verdict_code
+    from shipsign.present import verify as present
+    from shipsign.verify import ImageStatus, SourceFormat, VerifyRequest, verify_images
+
+    request = VerifyRequest(
+        images=tuple(args.images),
+        policy=_policy(args),
+        key=Path(args.key) if args.key else None,
+        trust=_trust(args),
+        format=SourceFormat(args.format),
+        recursive=args.recursive,
+        insecure_registries=tuple(args.insecure_registry),
+        require_sct=not args.insecure_ignore_sct,
+        require_tlog=not args.insecure_ignore_tlog,
+    )
+    report = verify_images(request)
+    if args.output == "json":
+        render.out(json.dumps(present.verify_json(report), indent=2))
+    else:
+        render.out(present.verify_text(report))
+    render.step_summary(present.image_markdown(report))
+    statuses = {r.status for r in report.all_results()}
+    return verdict_code(
+        all_ok=report.ok,
+        any_negative=bool(statuses & {ImageStatus.FAILED, ImageStatus.UNSIGNED}),
+        any_unreachable=ImageStatus.UNREACHABLE in statuses,
+    )
+
+
+def verify_blob(args: argparse.Namespace) -> int:
+    """Verify a Sigstore bundle for a file."""
+    import json
+    from pathlib import Path
+
+    from shipsign.cli import render
+    from shipsign.cli.exitcodes import NEGATIVE, OK
+    from shipsign.present import verify as present
+    from shipsign.verify import VerifyBlobRequest, verify_blob
+
+    request = VerifyBlobRequest(
+        bundle=Path(args.bundle),
+        file=Path(args.file) if args.file else None,
+        digest=args.digest,
+        policy=_policy(args),
+        trust=_trust(args),
+    )
+    report = verify_blob(request)
+    if args.output == "json":
+        render.out(json.dumps(present.blob_json(report), indent=2))
+    else:
+        render.out(present.blob_text(report))
+    return OK if report.ok else NEGATIVE

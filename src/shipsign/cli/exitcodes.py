@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shipsign.errors import InputError, UnreachableError
 
-__all__ = ["INTERNAL", "NEGATIVE", "OK", "UNREACHABLE", "USAGE", "exit_code_for"]
+__all__ = ["INTERNAL", "NEGATIVE", "OK", "UNREACHABLE", "USAGE", "exit_code_for", "verdict_code"]
 
 OK = 0  # success
 NEGATIVE = 1  # the command's own negative result: not signed, not verified
@@ -20,3 +20,16 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, UnreachableError):
         return UNREACHABLE
     return INTERNAL
+
+
+def verdict_code(*, all_ok: bool, any_negative: bool, any_unreachable: bool) -> int:
+    """Decide a mixed outcome once: a definite negative wins over a lookup that failed.
+
+    An image that is unsigned or fails verification stays so whatever another registry did, so
+    exit 1 tells the caller that retrying will not help; 3 only when nothing was negative.
+    """
+    if all_ok:
+        return OK
+    if any_negative:
+        return NEGATIVE
+    return UNREACHABLE if any_unreachable else NEGATIVE

@@ -5,18 +5,36 @@ rich is imported lazily, inside the functions that draw tables.
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shipsign.errors import ShipsignError
 
-__all__ = ["error", "error_line", "out", "warn"]
+if TYPE_CHECKING:
+    from shipsign.inspect import LegacyAttachment, ResolvedImage, TreeReport
+    from shipsign.oci import Descriptor
+
+__all__ = ["error", "error_line", "out", "resolved", "tree", "warn"]
 
 
 def out(text: str) -> None:
     """Write a result to stdout."""
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+def step_summary(markdown: str) -> None:
+    """Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set (in a GitHub Actions step)."""
+    import os
+    from pathlib import Path
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with Path(path).open("a", encoding="utf-8") as fh:
+            fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
 
 def warn(text: str) -> None:
@@ -44,3 +62,107 @@ def error(exc: BaseException, *, verbose: bool) -> None:
         traceback.print_exception(exc, file=sys.stderr)
     else:
         sys.stderr.write("  this is a bug in shipsign; run again with -v for the traceback\n")
+
+
+def resolved(images: Sequence[ResolvedImage], *, output: str) -> None:
+    """Print `REPOSITORY@digest` per image, or the same facts as JSON."""
+    if output == "json":
+        rows = [
+            {"image": i.input, "reference": i.reference, "repository": i.repository,
+             "digest": str(i.digest), "mediaType": i.media_type}
+            for i in images
+        ]  # fmt: skip
+        out(json.dumps(rows, indent=2))
+        return
+    out("\n".join(i.reference for i in images))
+
+
+def tree(report: TreeReport, *, output: str) -> None:
+    """Print what is attached to an image, as a tree or as JSON."""
+    if output == "json":
+        out(json.dumps(_tree_json(report), indent=2))
+        return
+    nodes: list[_Node] = [_legacy_node(a) for a in report.legacy]
+    if not nodes:
+        nodes.append(("legacy tags (.sig, .att, .sbom): none", []))
+    found = report.referrers.descriptors
+    where = (
+        "the referrers API"
+        if report.referrers.source.value == "api"
+        else f"the fallback tag {report.digest.tag_form}"
+    )
+    nodes.append(
+        (f"referrers from {where}: {len(found) or 'none'}", [_referrer_node(d) for d in found])
+    )
+    out("\n".join([report.reference, *_draw(nodes, "")]))
+
+
+_Node = tuple[str, list["_Node"]]
+
+
+def _draw(nodes: list[_Node], prefix: str) -> list[str]:
+    lines = []
+    for n, (text, children) in enumerate(nodes):
+        last = n == len(nodes) - 1
+        first, *more = text.split("\n")
+        lines.append(prefix + ("└── " if last else "├── ") + first)
+        pad = prefix + ("    " if last else "│   ")
+        lines += [pad + line for line in more]
+        lines += _draw(children, pad)
+    return lines
+
+
+def _legacy_node(attachment: LegacyAttachment) -> _Node:
+    count = len(attachment.layers)
+    layers: list[_Node] = []
+    for layer in attachment.layers:
+        text = f"{layer.digest} {layer.media_type}"
+        if layer.signer is not None:
+            text += (
+                f"\n  identity: {layer.signer.identity}\n  issuer:   {layer.signer.issuer or '-'}"
+            )
+        elif layer.certificate_problem is not None:
+            text += f"\n  certificate unreadable: {layer.certificate_problem}"
+        layers.append((text, []))
+    kind = attachment.kind.name.lower()
+    return (f"{kind}: tag {attachment.tag}, {count} layer{'s' * (count != 1)}", layers)
+
+
+def _referrer_node(d: Descriptor) -> _Node:
+    text = f"{d.digest} {d.artifact_type or d.media_type}"
+    text += "".join(f"\n  {k}: {v}" for k, v in sorted(d.annotations.items()))
+    return (text, [])
+
+
+def _tree_json(report: TreeReport) -> dict[str, object]:
+    return {
+        "image": report.image,
+        "reference": report.reference,
+        "digest": str(report.digest),
+        "legacy": [
+            {
+                "kind": a.kind.name.lower(),
+                "tag": a.tag,
+                "digest": str(a.digest),
+                "layers": [
+                    {
+                        "digest": str(layer.digest),
+                        "mediaType": layer.media_type,
+                        "identity": layer.signer.identity if layer.signer else None,
+                        "issuer": layer.signer.issuer if layer.signer else None,
+                        "certificateProblem": layer.certificate_problem,
+                    }
+                    for layer in a.layers
+                ],
+            }
+            for a in report.legacy
+        ],
+        "referrers": {
+            "source": report.referrers.source.value,
+            "manifests": [
+                {"digest": str(d.digest), "mediaType": d.media_type, "size": d.size,
+                 "artifactType": d.artifact_type, "annotations": dict(d.annotations)}
+                for d in report.referrers.descriptors
+            ],
+        },
+    }  # fmt: skip

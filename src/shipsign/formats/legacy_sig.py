@@ -196,11 +196,14 @@ def decode_legacy_signature(
     `layer_digest` is the descriptor's digest; the verifier compares it with sha256(payload).
     """
     problems: list[CheckFailure] = []
+    where = f".sig layer {layer_digest} " if layer_digest else ".sig layer "
     claims = None
     try:
         claims = decode_payload(payload)
     except InputError as exc:
-        problems.append(_problem(Check.PAYLOAD, "a simple-signing JSON payload", exc, "payload"))
+        problems.append(
+            _problem(Check.PAYLOAD, "a simple-signing JSON payload", exc, where + "payload")
+        )
     rekor = None
     bundle_text = annotations.get(BUNDLE_ANNOTATION)
     if bundle_text is not None:
@@ -208,7 +211,12 @@ def decode_legacy_signature(
             rekor = decode_rekor_bundle(bundle_text)
         except InputError as exc:
             problems.append(
-                _problem(Check.TLOG_ENTRY, "a cosign Rekor bundle", exc, BUNDLE_ANNOTATION)
+                _problem(
+                    Check.TLOG_ENTRY,
+                    "a cosign Rekor bundle",
+                    exc,
+                    f"{where}annotation {BUNDLE_ANNOTATION}",
+                )
             )
     signature = annotations.get(SIGNATURE_ANNOTATION)
     if signature is None:
@@ -217,7 +225,7 @@ def decode_legacy_signature(
                 check=Check.SIGNATURE.value,
                 expected="a signature annotation",
                 found="none",
-                where=f".sig layer annotation {SIGNATURE_ANNOTATION}",
+                where=f"{where}annotation {SIGNATURE_ANNOTATION}",
             )
         )
     return LegacySignature(
@@ -234,11 +242,9 @@ def decode_legacy_signature(
     )
 
 
-def _problem(check: Check, expected: str, exc: InputError, part: str) -> CheckFailure:
+def _problem(check: Check, expected: str, exc: InputError, where: str) -> CheckFailure:
     found = exc.what + (f": {exc.found}" if exc.found else "")
-    return CheckFailure(
-        check=check.value, expected=expected, found=found, where=f".sig layer {part}"
-    )
+    return CheckFailure(check=check.value, expected=expected, found=found, where=where)
 
 
 def encode_annotations(signature: LegacySignature) -> dict[str, str]:

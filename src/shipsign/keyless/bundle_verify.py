@@ -33,8 +33,8 @@ from shipsign.keyless.checks import (
     SignatureOutcome,
     run_check,
 )
-from shipsign.keyless.fulcio_identity import subject_alternative_names
-from shipsign.keyless.policy import IdentityPolicy, certificate_issuer
+from shipsign.keyless.fulcio_identity import signer
+from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustSource, load_trust_material
 
 __all__ = ["IN_TOTO_PAYLOAD_TYPE", "verify_bundle"]
@@ -43,6 +43,12 @@ _logger = logging.getLogger(__name__)
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_V03_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    }
+)
 _WHERE = "Sigstore bundle"
 
 # sigstore-python reports every verification failure as VerificationError with a message; these
@@ -92,7 +98,8 @@ def verify_bundle(
     """Verify a bundle for an artifact (bytes, or `digest` `sha256:<hex>`); never raises for it.
 
     A DSSE bundle must carry an in-toto statement with a subject whose sha256 is the artifact's.
-    `require_dsse` rejects message-signature bundles (cosign v3 does, for images). Raises
+    `require_dsse` accepts only what cosign v3 reads for an image: a v0.3 bundle with a DSSE
+    envelope (message signatures and older bundles are `bundle_content` failures). Raises
     `InputError` when neither or both of `artifact` and `digest` are given, or the digest is
     malformed, or the policy names no identity.
     """
@@ -103,27 +110,20 @@ def verify_bundle(
             hint="give --certificate-identity or --certificate-identity-regexp",
         )
     material = load_trust_material(trust)
-    doc, bundle, failure = _load(bundle_json)
-    if failure is not None or bundle is None:
-        return _outcome(SignatureFacts(), [failure] if failure else [])
+    loaded = _load(bundle_json)
+    if isinstance(loaded, CheckFailure):
+        return _outcome(SignatureFacts(), [loaded])
+    doc, bundle = loaded
     cert = bundle.signing_certificate
-    failures: list[CheckFailure] = []
-    if "dsseEnvelope" in doc:
+    # what cosign v3 does not accept for an image is not verified any further
+    failures = _content_failures(doc) if require_dsse else []
+    if not failures and "dsseEnvelope" in doc:
         failures += run_check(
             Check.BUNDLE_VERIFY,
             _WHERE,
             lambda: _verify_dsse(bundle, material.verifier, expected_hex),
         )
-    elif require_dsse:
-        failures.append(
-            CheckFailure(
-                check=Check.BUNDLE_CONTENT.value,
-                expected="a DSSE envelope with an in-toto statement (cosign v3 image signatures)",
-                found="a message signature",
-                where=_WHERE,
-            )
-        )
-    else:
+    elif not failures:
         hashed = artifact if artifact is not None else _hashed(expected_hex)
         failures += run_check(
             Check.BUNDLE_VERIFY,
@@ -155,15 +155,30 @@ def _hashed(hexdigest: str) -> Hashed:
     return Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(hexdigest))
 
 
-def _load(raw: bytes) -> tuple[dict[str, Any], Bundle | None, CheckFailure | None]:
-    def fail(found: str) -> tuple[dict[str, Any], None, CheckFailure]:
+def _content_failures(doc: dict[str, Any]) -> list[CheckFailure]:
+    """cosign v3 reads image signatures only from v0.3 bundles holding a DSSE envelope."""
+    found = []
+    if doc.get("mediaType") not in _V03_MEDIA_TYPES:
+        found.append(f"media type {doc.get('mediaType')!r}")
+    if "dsseEnvelope" not in doc:
+        found.append("a message signature, not a DSSE envelope")
+    if not found:
+        return []
+    return [
+        CheckFailure(
+            check=Check.BUNDLE_CONTENT.value,
+            expected="a v0.3 bundle with a DSSE in-toto statement (cosign v3 image signatures)",
+            found="; ".join(found),
+            where=_WHERE,
+        )
+    ]
+
+
+def _load(raw: bytes) -> tuple[dict[str, Any], Bundle] | CheckFailure:
+    def fail(found: str) -> CheckFailure:
         expected = "a Sigstore bundle (v0.1 to v0.3) that sigstore-python can load"
-        return (
-            {},
-            None,
-            CheckFailure(
-                check=Check.BUNDLE_PARSE.value, expected=expected, found=found, where=_WHERE
-            ),
+        return CheckFailure(
+            check=Check.BUNDLE_PARSE.value, expected=expected, found=found, where=_WHERE
         )
 
     try:
@@ -176,7 +191,7 @@ def _load(raw: bytes) -> tuple[dict[str, Any], Bundle | None, CheckFailure | Non
         bundle = Bundle.from_json(raw)
     except Exception as exc:  # InvalidBundle, pydantic's ValidationError, ValueError, ...
         return fail(f"sigstore-python cannot load it: {_message(exc)}")
-    return doc, bundle, None
+    return doc, bundle
 
 
 def _message(exc: BaseException) -> str:
@@ -263,21 +278,21 @@ def _subject_digests(payload: bytes) -> list[str] | None:
 
 
 def _facts(doc: dict[str, Any], bundle: Bundle) -> SignatureFacts:
-    cert = bundle.signing_certificate
-    sans = subject_alternative_names(cert)
+    """What the bundle says about itself, for display; never raises (bundles may be hostile)."""
+    identity, issuer = signer(bundle.signing_certificate)
+    log_index = signed_at = None
     try:
-        issuer = certificate_issuer(cert)
-    except ValueError:
-        issuer = None
-    entries = (doc.get("verificationMaterial") or {}).get("tlogEntries") or [{}]
-    entry = entries[0] if isinstance(entries[0], dict) else {}
-    log_index = _int(entry.get("logIndex"))
-    integrated = _int(entry.get("integratedTime"))
-    signed_at = (
-        datetime.fromtimestamp(integrated, tz=timezone.utc) if integrated else _tsa_time(bundle)
-    )
+        entry = doc["verificationMaterial"]["tlogEntries"][0]
+        log_index = _int(entry.get("logIndex"))
+        integrated = _int(entry.get("integratedTime"))
+        if integrated:
+            signed_at = datetime.fromtimestamp(integrated, tz=timezone.utc)
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, OverflowError, OSError):
+        _logger.debug("bundle without a readable tlog entry", exc_info=True)
+    if signed_at is None:
+        signed_at = _tsa_time(bundle)
     return SignatureFacts(
-        identity=sans[0] if sans else None,
+        identity=identity,
         issuer=issuer,
         log_index=log_index,
         signing_time=signed_at,

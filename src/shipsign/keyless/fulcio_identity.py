@@ -10,8 +10,10 @@ from cryptography.x509.oid import ObjectIdentifier
 
 __all__ = [
     "FULCIO_OID_PREFIX",
+    "certificate_issuer",
     "decode_der_utf8_string",
     "fulcio_extension",
+    "signer",
     "subject_alternative_names",
 ]
 
@@ -74,3 +76,25 @@ def subject_alternative_names(cert: x509.Certificate) -> list[str]:
             except (ValueError, UnicodeDecodeError):
                 continue  # a malformed OtherName names nobody
     return names
+
+
+def certificate_issuer(cert: x509.Certificate) -> str | None:
+    """The OIDC issuer: extension 1.8 (DER) when present, else the deprecated raw 1.1."""
+    for number in (8, 1):
+        value = fulcio_extension(cert, number)
+        if value is not None:
+            return value
+    return None
+
+
+def signer(cert: x509.Certificate) -> tuple[str | None, str | None]:
+    """(first SAN, issuer) for display; (None, None) parts for what cannot be read. Never raises."""
+    try:
+        sans = subject_alternative_names(cert)
+    except Exception:  # ValueError, DuplicateExtension, ...: the policy check reports it
+        sans = []
+    try:
+        issuer = certificate_issuer(cert)
+    except Exception:  # as above
+        issuer = None
+    return (sans[0] if sans else None), issuer

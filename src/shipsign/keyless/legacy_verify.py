@@ -33,10 +33,10 @@ from shipsign.keyless.checks import (
     SignatureOutcome,
     run_check,
 )
-from shipsign.keyless.fulcio_identity import subject_alternative_names
+from shipsign.keyless.fulcio_identity import signer
 from shipsign.keyless.keys import VerificationKey, signature_problem
 from shipsign.keyless.material import SIMPLE_SIGNING_TYPE, LegacySignature
-from shipsign.keyless.policy import IdentityPolicy, certificate_issuer
+from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.rekor import (
     check_rekor_body,
     check_rekor_set,
@@ -78,11 +78,17 @@ def verify_legacy_signature(
         raise InputError("keyless verification needs a trusted root")
     material = load_trust_material(trust) if trust is not None else None
     run = _Run(signature, material, where=_where(signature))
-    run.check_claims(image_digest)
-    raw_signature = run.check_signature(key)
-    run.check_tlog(raw_signature, key, now=now, require=require_tlog or key is None)
+    run.step(Check.PAYLOAD, lambda: run.check_claims(image_digest))
+    if key is None:
+        run.step(Check.CERTIFICATE, run.load_leaf)
+    run.step(Check.SIGNATURE, lambda: run.check_signature(key))
+    run.step(
+        Check.TLOG_ENTRY, lambda: run.check_tlog(key, now=now, require=require_tlog or key is None)
+    )
     if key is None and policy is not None:
-        run.check_certificate(policy, require_sct=require_sct)
+        run.step(
+            Check.CERTIFICATE_CHAIN, lambda: run.check_certificate(policy, require_sct=require_sct)
+        )
     return SignatureOutcome(
         format=SignatureFormat.LEGACY,
         facts=run.facts(key),
@@ -104,7 +110,17 @@ class _Run:
         self.where = where
         self.failures: list[CheckFailure] = list(sig.problems)
         self.leaf: x509.Certificate | None = None
+        self.raw_signature: bytes | None = None
         self.signed_at: datetime | None = None
+
+    def step(self, check: Check, fn: Callable[[], None]) -> None:
+        """Run one step; an exception escaping it fails `check` (fail closed)."""
+
+        def run() -> list[CheckFailure]:
+            fn()
+            return []
+
+        self.failures.extend(run_check(check, self.where, run))
 
     def add(self, check: Check, fn: Callable[[], Iterable[CheckFailure]], part: str = "") -> None:
         self.failures.extend(run_check(check, f"{self.where}{part}", fn))
@@ -141,28 +157,29 @@ class _Run:
             if actual != self.sig.layer_digest:
                 self.fail(Check.LAYER_DIGEST, self.sig.layer_digest, actual, " blob sha256")
 
-    def check_signature(self, key: VerificationKey | None) -> bytes | None:
+    def check_signature(self, key: VerificationKey | None) -> None:
         part = " annotation dev.cosignproject.cosign/signature"
         try:
             raw = go_b64decode(self.sig.signature)
         except (binascii.Error, ValueError) as exc:
             self.fail(Check.SIGNATURE, "a base64 signature", f"{exc}", part)
-            return None
+            return
         if not raw:
             self.fail(Check.SIGNATURE, "a signature", "an empty signature annotation", part)
-            return None
-        if key is None:
-            self.leaf = self._leaf()
-        public_key = (
-            key.public_key if key is not None else (self.leaf.public_key() if self.leaf else None)
-        )
+            return
+        self.raw_signature = raw
+        public_key = key.public_key if key is not None else None
+        if self.leaf is not None:
+            public_key = self.leaf.public_key()
         if public_key is not None:
             where = self.where + part
             self.add(
                 Check.SIGNATURE,
                 lambda: _problem(signature_problem(public_key, raw, self.sig.payload), where),
             )
-        return raw
+
+    def load_leaf(self) -> None:
+        self.leaf = self._leaf()
 
     def _leaf(self) -> x509.Certificate | None:
         part = " annotation dev.sigstore.cosign/certificate"
@@ -176,7 +193,8 @@ class _Run:
             return None
         try:
             leaf = parse_certificate(self.sig.certificate)
-        except ValueError as exc:
+            leaf.public_key()  # parsed lazily: a broken key must fail here, as a certificate
+        except Exception as exc:  # ValueError, UnsupportedAlgorithm: not a usable certificate
             self.fail(Check.CERTIFICATE, "one PEM certificate", f"{exc}", part)
             return None
         if self.sig.chain:
@@ -191,14 +209,7 @@ class _Run:
                 )
         return leaf
 
-    def check_tlog(
-        self,
-        raw_signature: bytes | None,
-        key: VerificationKey | None,
-        *,
-        now: datetime,
-        require: bool,
-    ) -> None:
+    def check_tlog(self, key: VerificationKey | None, *, now: datetime, require: bool) -> None:
         rekor, part = self.sig.rekor, " annotation dev.sigstore.cosign/bundle"
         if rekor is None:
             if require and not self.reported(Check.TLOG_ENTRY):
@@ -227,6 +238,7 @@ class _Run:
                 self.signed_at.isoformat(),
                 part + " Payload.integratedTime",
             )
+        raw_signature = self.raw_signature
         if raw_signature is not None and (key is not None or self.leaf is not None):
             self.add(
                 Check.REKOR_BODY,
@@ -262,14 +274,7 @@ class _Run:
         self.add(Check.IDENTITY, lambda: policy.check(leaf, where=where))
 
     def facts(self, key: VerificationKey | None) -> SignatureFacts:
-        identity = issuer = None
-        if self.leaf is not None:
-            sans = subject_alternative_names(self.leaf)
-            identity = sans[0] if sans else None
-            try:
-                issuer = certificate_issuer(self.leaf)
-            except ValueError:
-                issuer = None
+        identity, issuer = signer(self.leaf) if self.leaf is not None else (None, None)
         return SignatureFacts(
             identity=identity,
             issuer=issuer,

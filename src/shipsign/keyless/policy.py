@@ -14,24 +14,22 @@ from cryptography import x509
 
 from shipsign.errors import InputError
 from shipsign.keyless.checks import Check, CheckFailure
-from shipsign.keyless.fulcio_identity import fulcio_extension, subject_alternative_names
+from shipsign.keyless.fulcio_identity import (
+    certificate_issuer,
+    fulcio_extension,
+    subject_alternative_names,
+)
 
-__all__ = ["IdentityPolicy", "certificate_issuer"]
+__all__ = ["IdentityPolicy"]
 
 _GITHUB = "https://github.com/"
 # Fulcio extension numbers (formats.md §4.4): V2 (DER) first, then the deprecated raw one.
-_ISSUER = (8, 1)
 _REPOSITORY = (12, 5)
 _REF = (14, 6)
 _TRIGGER = (20, 2)
 _SHA = (13, 3)
 _BUILD_SIGNER = (9,)
 _RUNNER = (11,)
-
-
-def certificate_issuer(cert: x509.Certificate) -> str | None:
-    """The OIDC issuer: extension 1.8 (DER) when present, else the legacy raw 1.1."""
-    return _first_extension(cert, _ISSUER)
 
 
 def _first_extension(cert: x509.Certificate, numbers: tuple[int, ...]) -> str | None:

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urljoin
 
 from cryptography import x509
 from rfc3161_client import TimeStampResponse
@@ -123,7 +124,7 @@ class _Fulcio(FulcioClient):
 
     @property
     def signing_cert(self) -> FulcioSigningCert:
-        url = self.url.rstrip("/") + SIGNING_CERT_ENDPOINT
+        url = urljoin(self.url, SIGNING_CERT_ENDPOINT)  # as sigstore's FulcioClient does
         return _SigningCert(url, self._sessions, self._calls, self._life)
 
 

@@ -9,6 +9,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,6 +39,8 @@ __all__ = ["RENEW_BEFORE", "KeylessSigner", "ServiceOptions", "SignedPayload"]
 RENEW_BEFORE = timedelta(minutes=1)  # a certificate this close to expiry is replaced
 _TOKEN_SLACK = timedelta(seconds=10)  # Fulcio must still accept the token when it gets it
 T = TypeVar("T")
+# A JWT, or the start of one that a truncated message cut: base64url JSON begins with "eyJ".
+_JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
 
 
 def _utc_now() -> datetime:
@@ -214,24 +217,24 @@ def _with_rekor_v1(config: ClientTrustConfig) -> ClientTrustConfig:
 
 
 def _scrub(exc: BaseException, tokens: Iterable[str]) -> None:
-    """Replace tokens in a ShipsignError's fields; drop a cause chain that mentions one."""
+    """Take tokens out of a ShipsignError's fields; drop a cause chain that mentions one."""
     tokens = [t for t in tokens if t]
 
     def clean(text: str) -> str:
         for token in tokens:
             text = text.replace(token, "***")
-        return text
+        return _JWT_LIKE.sub("***", text)
 
     if isinstance(exc, ShipsignError):
         for name in ("what", "where", "expected", "found", "hint"):
             setattr(exc, name, clean(getattr(exc, name)))
     exc.args = tuple(clean(a) if isinstance(a, str) else a for a in exc.args)
-    seen: list[BaseException] = []
+    chain: list[BaseException] = []
     link: BaseException | None = exc.__cause__ or exc.__context__
-    while link is not None and link not in seen and len(seen) < 20:
-        seen.append(link)
+    while link is not None and link not in chain and len(chain) < 20:
+        chain.append(link)
         link = link.__cause__ or link.__context__
-    if any(token in repr(e) or token in str(e) for e in seen for token in tokens):
+    if any(clean(text) != text for e in chain for text in (str(e), repr(e))):
         exc.__cause__ = None
         exc.__context__ = None
         exc.__suppress_context__ = True

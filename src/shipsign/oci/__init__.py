@@ -1,7 +1,8 @@
 """OCI registries: references, credentials, auth, the distribution API and referrers.
 
 Layered like go-containerregistry: `reference` (pure) → `credentials` → `auth` → `transport`
-→ `client` → `referrers`; `media` holds the content types. Only this package imports requests.
+→ `exchange` (auth dance, typed errors) → `client` → `referrers`; `media` holds the content
+types. Only this package imports requests.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shipsign.oci.media import (
     Platform,
     build_index,
     build_manifest,
+    decode_config_platform,
     decode_manifest,
     merge_index,
     referrer_descriptor,
@@ -61,6 +63,7 @@ __all__ = [
     "add_referrer",
     "build_index",
     "build_manifest",
+    "decode_config_platform",
     "decode_manifest",
     "default_keychain",
     "fetch_referrers",

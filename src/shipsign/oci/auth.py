@@ -326,9 +326,9 @@ class Authenticator:
                 )
             return None
         scopes = [scope]
-        extra = chosen.params.get("scope")
-        if extra and not _covers(scope, extra):
-            scopes.append(extra)  # the registry may want more, e.g. a mount source
+        for extra in chosen.params.get("scope", "").split():  # space-separated, per the spec
+            if not any(_covers(held, extra) for held in scopes):
+                scopes.append(extra)  # the registry may want more, e.g. a mount source
         return self._token_request(chosen, tuple(scopes))
 
     def store(self, request: TokenRequest, token: Token) -> None:

@@ -155,9 +155,9 @@ class RegistryClient:
         )
         self._exchange.expect(call, "PUT", path, reply, (200, 201, 202))
         header = reply.headers.get("docker-content-digest")
-        if header and self._exchange.header_digest(call, "PUT", path, header) != manifest.digest:
-            got = self._exchange.header_digest(call, "PUT", path, header)
-            raise self._exchange.mismatch(call, "PUT", path, manifest.digest, got)
+        stored = self._exchange.header_digest(call, "PUT", path, header) if header else None
+        if stored is not None and stored != manifest.digest:
+            raise self._exchange.mismatch(call, "PUT", path, manifest.digest, stored)
         return manifest.digest
 
     # ------------------------------------------------------------------ blobs
@@ -218,6 +218,10 @@ class RegistryClient:
         url += ("&" if urlsplit(url).query else "?") + urlencode({"digest": str(digest)})
         headers = {"Content-Type": "application/octet-stream"}
         reply = self._exchange.request(call, "PUT", url, headers=headers, body=data, push=True)
+        if reply.status == 404 and self._blob_exists(repo, digest, push=True):
+            return (
+                digest  # a retried PUT whose first try landed: the upload is gone, the blob is in
+            )
         self._exchange.expect(call, "PUT", url, reply, (201, 204))
         return digest
 
@@ -269,7 +273,7 @@ class RegistryClient:
         if not link or 'rel="next"' not in link:
             return None
         target = link.split(";", 1)[0].strip().strip("<>")
-        absolute = urljoin(self.base_url + url, target)
+        absolute = urljoin(url if "://" in url else self.base_url + url, target)
         return absolute if urlsplit(absolute).netloc == self._netloc else None
 
     # ------------------------------------------------------------------ plumbing
@@ -282,7 +286,8 @@ class Registries:
     """Hands out one `RegistryClient` per registry, all with the same options. Thread-safe.
 
     Plain HTTP only for hosts in `insecure` (`HOST` matches any port, `HOST:PORT` one);
-    TLS trust from `ca_bundle`, else `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, else certifi.
+    TLS trust from `ca_bundle`, else `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `CURL_CA_BUNDLE`,
+    else certifi's bundle. `env` defaults to `os.environ` (CA variables and the keychain).
     """
 
     def __init__(
@@ -302,7 +307,12 @@ class Registries:
         self._insecure = frozenset(registry_key(h) for h in insecure)
         self._retry = retry
         self._timeout = timeout
-        bundle = ca_bundle or source.get("REQUESTS_CA_BUNDLE") or source.get("SSL_CERT_FILE")
+        bundle = (
+            ca_bundle
+            or source.get("REQUESTS_CA_BUNDLE")
+            or source.get("SSL_CERT_FILE")
+            or source.get("CURL_CA_BUNDLE")
+        )
         self._verify: bool | str = bundle or True
         self._hook = response_hook
         self._sleep = sleep

@@ -226,6 +226,6 @@ class Exchange:
 
 def _found(status: int, codes: tuple[tuple[str, str], ...]) -> str:
     text = str(status)
-    for code, message in codes[:3]:
+    for code, message in list(dict.fromkeys(codes))[:3]:
         text += f' {code} "{message}"' if message else f" {code}"
     return text

@@ -31,6 +31,7 @@ __all__ = [
     "Platform",
     "build_index",
     "build_manifest",
+    "decode_config_platform",
     "decode_manifest",
     "encode_json",
     "merge_index",
@@ -192,11 +193,20 @@ def _decode_image(doc: dict[str, object], raw: bytes, media_type: str) -> Manife
     )
 
 
-def _load(raw: bytes) -> object:
+def decode_config_platform(raw: bytes) -> Platform | None:
+    """The platform an image config declares (`os`, `architecture`, `variant`), if any."""
+    doc = _object(_load(raw, "image config"), "image config")
+    os_name, arch = _opt_str(doc, "os"), _opt_str(doc, "architecture")
+    if not os_name or not arch:
+        return None
+    return Platform(os_name, arch, _opt_str(doc, "variant") or None)
+
+
+def _load(raw: bytes, what: str = "manifest") -> object:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError("invalid manifest: not UTF-8 JSON", found=str(exc)[:200]) from None
+        raise InputError(f"invalid {what}: not UTF-8 JSON", found=str(exc)[:200]) from None
 
 
 def _object(value: object, what: str) -> dict[str, object]:

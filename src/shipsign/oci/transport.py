@@ -147,6 +147,15 @@ class Transport:
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise self._tls_error(call, method, url, exc) from exc
                 why, status, retry_after, codes = _describe(exc), None, None, ()
+            except requests.RequestException as exc:  # not worth retrying: e.g. a bad URL
+                raise RegistryError(
+                    f"cannot {call.operation} on {call.registry}: the request failed",
+                    registry=call.registry,
+                    repository=call.repository,
+                    operation=call.operation,
+                    where=f"{method} {redact(url)}",
+                    found=_describe(exc),
+                ) from exc
             else:
                 if reply.status not in self._retry.statuses:
                     return reply
@@ -266,11 +275,17 @@ def _read_capped(resp: requests.Response, limit: int, *, truncate: bool) -> byte
 
 
 def _describe(exc: BaseException) -> str:
-    text = type(exc).__name__
-    root: BaseException | None = exc
-    while root is not None and root.__cause__ is not None:
-        root = root.__cause__
-    if root is not None and root is not exc:
-        text += f" ({type(root).__name__})"
-    # requests' messages repeat the URL, query string included: keep only the exception type.
-    return text
+    """Name the failure by exception types and OS error text; never the URL or its query."""
+    root: BaseException = exc
+    for _ in range(8):  # requests → urllib3 → socket errors nest a few levels deep
+        inner = getattr(root, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in root.args if isinstance(a, BaseException)), None)
+        inner = inner or root.__cause__ or root.__context__
+        if inner is None:
+            break
+        root = inner
+    if root is exc:
+        return type(exc).__name__
+    detail = root.strerror if isinstance(root, OSError) and root.strerror else ""
+    return f"{type(exc).__name__} ({type(root).__name__}{': ' + detail if detail else ''})"

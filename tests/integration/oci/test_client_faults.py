@@ -129,6 +129,18 @@ def test_giving_up_names_the_operation(
     assert len(sleeps.waits) == 3
 
 
+def test_resets_until_giving_up_name_the_operation(
+    fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
+) -> None:
+    client, repo, _ = setup
+    fault_proxy.add_fault(method="GET", path_regex="/manifests/", action="reset", times=None)
+    with pytest.raises(RegistryError) as info:
+        client.fetch_manifest(Reference(repository=repo, tag="v1"))
+    assert info.value.operation == "fetch manifest"
+    assert "gave up after 4 attempts" in info.value.what
+    assert info.value.found == "ConnectionError (ConnectionResetError: Connection reset by peer)"
+
+
 def test_unreachable_registry_gives_up_with_the_operation(
     make_client: ClientFactory, repo: str
 ) -> None:
@@ -144,7 +156,7 @@ def test_unreachable_registry_gives_up_with_the_operation(
         client.blob_exists(Repository(dead.host, repo), Digest.of(b"x"))
     assert info.value.operation == "check blob"
     assert info.value.status is None
-    assert "ConnectionError" in info.value.found
+    assert info.value.found == "ConnectionError (ConnectionRefusedError: Connection refused)"
 
 
 def test_slow_response_times_out_and_is_retried(
@@ -173,6 +185,29 @@ def test_client_errors_are_not_retried(
     assert info.value.status == 400
     assert sleeps.waits == []
     assert len(_count(fault_proxy, "HEAD", "/blobs/")) == 1
+
+
+def test_blob_put_whose_upload_is_gone_checks_the_blob(
+    fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
+) -> None:
+    # A retried PUT whose first try landed finds its upload session gone (404); the blob is
+    # there, so the push succeeded. Faults stage that: the blob exists, the first HEAD says
+    # no, the PUT says 404 BLOB_UPLOAD_UNKNOWN.
+    client, repo, _ = setup
+    digest = client.push_blob(repo, b"landed")
+    fault_proxy.add_fault(method="HEAD", path_regex=f"/blobs/{digest}", status=404, headers={})
+    unknown = b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown"}]}'
+    fault_proxy.add_fault(
+        method="PUT", path_regex="/blobs/uploads/", status=404, headers={}, body=unknown
+    )
+    fault_proxy.reset_log()
+    assert client.push_blob(repo, b"landed") == digest
+    assert [(r.method, r.status) for r in fault_proxy.requests] == [
+        ("HEAD", 404),
+        ("POST", 202),
+        ("PUT", 404),
+        ("HEAD", 200),
+    ]
 
 
 def test_tampered_manifest_by_digest_is_rejected(

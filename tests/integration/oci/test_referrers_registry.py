@@ -32,6 +32,7 @@ from stack.registry import Registry
 
 ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+OCI_MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)
 
 
@@ -171,3 +172,43 @@ def test_referrers_api_with_wrong_content_type_is_not_trusted(
     assert (
         fetch_referrers(client, repository, subject.digest).source is ReferrersSource.FALLBACK_TAG
     )
+
+
+def test_referrers_api_pages_are_followed(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = Digest.of(b"subject")
+    entries = [
+        {
+            "mediaType": OCI_MANIFEST_TYPE,
+            "digest": str(Digest.of(bytes([n]))),
+            "size": n,
+            "artifactType": BUNDLE,
+        }
+        for n in range(3)
+    ]
+
+    def page(items: list[dict[str, object]]) -> bytes:
+        return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": items}).encode()
+
+    index_type = {"Content-Type": OCI_INDEX}
+    next_link = f'</v2/{repo}/referrers/{subject}?last=x>; rel="next"'
+    fault_proxy.add_fault(
+        method="GET",
+        path_regex=r"/referrers/.*\?last=x",
+        status=200,
+        headers=index_type,
+        body=page(entries[2:]),
+    )
+    fault_proxy.add_fault(
+        method="GET",
+        path_regex="/referrers/",
+        status=200,
+        headers={**index_type, "Link": next_link},
+        body=page(entries[:2]),
+    )
+    found = fetch_referrers(client, repository, subject)
+    assert found.source is ReferrersSource.API
+    assert [str(d.digest) for d in found.descriptors] == [e["digest"] for e in entries]

@@ -173,10 +173,11 @@ def test_authenticator_bearer_tokens_per_scope() -> None:
     assert auth.header(push, now=10) == "Bearer T2"
 
 
-def test_authenticator_adds_the_scope_the_registry_names() -> None:
+def test_authenticator_adds_the_scopes_the_registry_names() -> None:
     auth = Authenticator("r.io", lambda _h: None, insecure=False)
     request = auth.challenge(
-        'Bearer realm="https://r.io/t",scope="repository:other:pull"', "repository:a:pull,push"
+        'Bearer realm="https://r.io/t",scope="repository:other:pull repository:a:pull"',
+        "repository:a:pull,push",
     )
     assert request is not None
     assert request.scopes == ("repository:a:pull,push", "repository:other:pull")
