@@ -32,3 +32,19 @@ python -m stack push-image --registry "$STACK_REGISTRY_A" --repo acme/app --tag 
 python -m stack push-image --registry "$STACK_REGISTRY_B" --repo acme/app --tag v1.2.3
 step shipsign resolve "$a" "$b"
 shipsign resolve "${insecure[@]}" "$a" "$b"
+
+# Signing as the release workflow would: no token is passed, shipsign asks the runner's OIDC
+# endpoint (GITHUB_ACTIONS and ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN, exported by stack.env).
+step shipsign sign --recursive --trust-config "\$STACK_TRUST_CONFIG" "$a" "$b"
+shipsign sign --recursive --trust-config "$STACK_TRUST_CONFIG" "${insecure[@]}" "$a" "$b"
+
+step shipsign verify --certificate-identity "$STACK_IDENTITY" \
+  --certificate-oidc-issuer "$STACK_ISSUER" --trusted-root "\$STACK_TRUSTED_ROOT" --recursive "$a" "$b"
+shipsign verify --certificate-identity "$STACK_IDENTITY" --certificate-oidc-issuer "$STACK_ISSUER" \
+  --trusted-root "$STACK_TRUSTED_ROOT" --recursive "${insecure[@]}" "$a" "$b"
+
+step shipsign tree "$a"
+shipsign tree "${insecure[@]}" "$a"
+
+step "shipsign sign ... again: everything is signed already, nothing is added"
+shipsign sign --recursive --trust-config "$STACK_TRUST_CONFIG" "${insecure[@]}" "$a" "$b" | tail -n 1

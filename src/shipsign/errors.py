@@ -64,12 +64,14 @@ class RegistryError(UnreachableError):
         operation: str = "",
         status: int | None = None,
         codes: tuple[str, ...] = (),
+        scope: str = "",
         where: str = "",
         expected: str = "",
         found: str = "",
         hint: str = "",
     ) -> None:
         super().__init__(what, where=where, expected=expected, found=found, hint=hint)
+        self.scope = scope  # for auth failures: the scope that was refused
         self.registry = registry
         self.repository = repository
         self.operation = operation
@@ -78,33 +80,4 @@ class RegistryError(UnreachableError):
 
 
 class AuthError(RegistryError):
-    """The registry refused our credentials, or the scope we asked for."""
-
-    def __init__(
-        self,
-        what: str,
-        *,
-        scope: str = "",
-        registry: str = "",
-        repository: str = "",
-        operation: str = "",
-        status: int | None = None,
-        codes: tuple[str, ...] = (),
-        where: str = "",
-        expected: str = "",
-        found: str = "",
-        hint: str = "",
-    ) -> None:
-        super().__init__(
-            what,
-            registry=registry,
-            repository=repository,
-            operation=operation,
-            status=status,
-            codes=codes,
-            where=where,
-            expected=expected,
-            found=found,
-            hint=hint,
-        )
-        self.scope = scope
+    """The registry refused our credentials, or the scope we asked for (`scope`)."""

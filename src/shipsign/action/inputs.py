@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from shipsign.errors import InputError
 from shipsign.secret import Secret
 
-__all__ = ["INPUT_NAMES", "ActionInputs", "RegistryLogin", "env_name", "parse_inputs"]
+__all__ = [
+    "INPUT_NAMES",
+    "ActionInputs",
+    "RegistryLogin",
+    "env_name",
+    "parse_inputs",
+    "raw_secrets",
+]
 
 # Every input the entry point reads; a test checks this equals action.yml's inputs.
 INPUT_NAMES = (
@@ -152,9 +159,27 @@ def _logins(env: Mapping[str, str]) -> tuple[RegistryLogin, ...]:
     return tuple(logins)
 
 
+def raw_secrets(env: Mapping[str, str]) -> tuple[Secret, ...]:
+    """Every credential in the inputs, read leniently so that it can be masked before parsing.
+
+    Parsing may fail (and say so in the log) on any input; the masks must already be in place.
+    A `registry-logins` line of the wrong shape has every word but the host treated as secret.
+    """
+    found = [Secret(_raw(env, "github-token"))]
+    for line in _raw(env, "registry-logins").splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        found += [Secret(w) for w in (words[2:] if len(words) == 3 else words[1:])]
+    return tuple(s for s in found if s)
+
+
 def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
     """Parse every input; raise InputError naming the first input that is wrong."""
     token = _raw(env, "github-token")
+    if not _raw(env, "command"):
+        # No default: a workflow that forgot `command:` must not start signing.
+        raise InputError("input `command` is required", expected="sign or verify", found="nothing")
     command = _choice(env, "command", ("sign", "verify"), "sign")
     formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
     return ActionInputs(

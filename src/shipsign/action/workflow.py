@@ -17,6 +17,8 @@ __all__ = [
     "add_mask",
     "annotate",
     "append_step_summary",
+    "echo",
+    "echo_untrusted",
     "escape_data",
     "escape_property",
     "write_outputs",
@@ -39,6 +41,27 @@ def add_mask(value: str, *, stream: TextIO | None = None) -> None:
     for line in {value, *value.splitlines()}:
         if line.strip():
             out.write(f"::add-mask::{escape_data(line)}\n")
+    out.flush()
+
+
+def echo(text: str, *, stream: TextIO | None = None) -> None:
+    """Write log lines for the job's log (the runner applies the masks)."""
+    out = stream or sys.stdout
+    out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
+
+
+def echo_untrusted(text: str, *, stream: TextIO | None = None) -> None:
+    """Write lines that may quote registries or certificates, with workflow commands paused.
+
+    A line of such text starting with `::` would otherwise be run as a command by the runner;
+    `::stop-commands::TOKEN` pauses command processing until `::TOKEN::` (masks stay on).
+    """
+    token = secrets.token_hex(16)
+    out = stream or sys.stdout
+    out.write(f"::stop-commands::{token}\n")
+    echo(text, stream=out)
+    out.write(f"::{token}::\n")
     out.flush()
 
 

@@ -6,8 +6,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from shipsign.cli.exitcodes import exit_code_for
 from shipsign.cli.parser import build_parser
+from shipsign.present.exitcodes import exit_code_for
 
 __all__ = ["main", "run"]
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from shipsign.keyless.policy import IdentityPolicy
     from shipsign.keyless.trust import TrustOptions
 
-__all__ = ["resolve", "tree", "verify", "verify_blob", "version"]
+__all__ = ["action", "resolve", "sign", "tree", "verify", "verify_blob", "version"]
 
 
 def version(args: argparse.Namespace) -> int:
@@ -36,8 +36,8 @@ def version(args: argparse.Namespace) -> int:
 def resolve(args: argparse.Namespace) -> int:
     """Resolve images to `REPOSITORY@digest`."""
     from shipsign.cli import render
-    from shipsign.cli.exitcodes import OK
     from shipsign.inspect import ResolveRequest, resolve_images
+    from shipsign.present.exitcodes import OK
 
     request = ResolveRequest(
         images=tuple(args.images),
@@ -51,8 +51,8 @@ def resolve(args: argparse.Namespace) -> int:
 def tree(args: argparse.Namespace) -> int:
     """Show the legacy tags and referrers attached to an image."""
     from shipsign.cli import render
-    from shipsign.cli.exitcodes import OK
     from shipsign.inspect import TreeRequest, fetch_tree
+    from shipsign.present.exitcodes import OK
 
     request = TreeRequest(image=args.image, insecure_registries=tuple(args.insecure_registry))
     render.tree(fetch_tree(request), output=args.output)
@@ -96,9 +96,9 @@ def verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from shipsign.cli import render
-    from shipsign.cli.exitcodes import verdict_code
     from shipsign.present import verify as present
-    from shipsign.verify import ImageStatus, SourceFormat, VerifyRequest, verify_images
+    from shipsign.present.exitcodes import report_code
+    from shipsign.verify import SourceFormat, VerifyRequest, verify_images
 
     request = VerifyRequest(
         images=tuple(args.images),
@@ -117,12 +117,7 @@ def verify(args: argparse.Namespace) -> int:
     else:
         render.out(present.verify_text(report))
     render.step_summary(present.image_markdown(report))
-    statuses = {r.status for r in report.all_results()}
-    return verdict_code(
-        all_ok=report.ok,
-        any_negative=bool(statuses & {ImageStatus.FAILED, ImageStatus.UNSIGNED}),
-        any_unreachable=ImageStatus.UNREACHABLE in statuses,
-    )
+    return report_code(report)
 
 
 def verify_blob(args: argparse.Namespace) -> int:
@@ -131,8 +126,8 @@ def verify_blob(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from shipsign.cli import render
-    from shipsign.cli.exitcodes import NEGATIVE, OK
     from shipsign.present import verify as present
+    from shipsign.present.exitcodes import NEGATIVE, OK
     from shipsign.verify import VerifyBlobRequest, verify_blob
 
     request = VerifyBlobRequest(
@@ -148,3 +143,40 @@ def verify_blob(args: argparse.Namespace) -> int:
     else:
         render.out(present.blob_text(report))
     return OK if report.ok else NEGATIVE
+
+
+def action(args: argparse.Namespace) -> int:
+    """Run as the GitHub Action: inputs from INPUT_* variables, outputs to the runner's files."""
+    from shipsign.action.main import run
+
+    return run()
+
+
+def sign(args: argparse.Namespace) -> int:
+    """Sign images and publish their signatures; read them back and verify."""
+    import json
+
+    from shipsign.cli import render
+    from shipsign.present import sign as present
+    from shipsign.present.exitcodes import report_code
+    from shipsign.secret import Secret
+    from shipsign.sign import SignFormat, SignRequest, sign_images
+
+    request = SignRequest(
+        images=tuple(args.images),
+        format=SignFormat(args.format),
+        identity_token=Secret(args.identity_token) if args.identity_token else None,
+        trust=_trust(args),
+        recursive=args.recursive,
+        annotations=tuple(args.annotation),
+        force=args.force,
+        verify_after=not args.no_verify,
+        insecure_registries=tuple(args.insecure_registry),
+    )
+    report = sign_images(request)
+    if args.output == "json":
+        render.out(json.dumps(present.sign_json(report), indent=2))
+    else:
+        render.out(present.sign_text(report))
+    render.step_summary(present.sign_markdown(report))
+    return report_code(report)

@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tree(sub)
     _add_verify(sub)
     _add_verify_blob(sub)
+    _add_sign(sub)
+    _add_action(sub)
     return parser
 
 
@@ -95,7 +97,9 @@ def _trust_options(p: argparse.ArgumentParser, *, verify_only: bool) -> None:
     g.add_argument(
         "--offline",
         action="store_true",
-        help="no network except the registry: use the cached or embedded trusted root",
+        help="no network except the registry: use the cached or embedded trusted root"
+        if verify_only
+        else "do not refresh the trust root from TUF: use the cached or embedded one",
     )
     g.add_argument(
         "--trust-config",
@@ -192,3 +196,69 @@ def _add_verify_blob(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _output_option(p)
     _common(p)
     p.set_defaults(handler="verify_blob")
+
+
+def _add_action(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "action",
+        help="run as the GitHub Action (the container's entry point)",
+        description="Run shipsign's GitHub Action: read its inputs from the INPUT_* variables the "
+        "runner sets, write $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY, and report errors as "
+        "::error:: annotations. Exit codes as for verify.",
+    )
+    _common(p)
+    p.set_defaults(handler="action")
+
+
+def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sign",
+        help="sign images keylessly and publish cosign-compatible signatures",
+        description="Resolve each image to its digest, sign every digest once with one ephemeral "
+        "key and Fulcio certificate (identity: --identity-token, else the CI's OIDC token), and "
+        "publish the signature next to every copy: a Sigstore bundle as an OCI referrer and/or a "
+        "layer of cosign's sha256-<hex>.sig tag. Nothing already in a registry is deleted or "
+        "overwritten. Then read every signature back and verify it. Exit 0: everything signed "
+        "and verified; 1: something was not; 2: bad input; 3: a registry or Sigstore service "
+        "could not be reached after retries.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image reference(s)")
+    p.add_argument(
+        "--format",
+        choices=["both", "bundle", "legacy"],
+        default="both",
+        help="bundle: cosign v3's OCI referrer; legacy: the .sig tag older verifiers read "
+        "(default: both)",
+    )
+    p.add_argument(
+        "--identity-token",
+        metavar="TOKEN",
+        help="an OIDC token for audience sigstore (default: the CI environment's, e.g. GitHub "
+        "Actions with `permissions: id-token: write`)",
+    )
+    p.add_argument(
+        "--recursive", action="store_true", help="for an index, also sign every platform image"
+    )
+    p.add_argument(
+        "-a",
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="add to the signed claims (repeatable), as cosign's -a",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="sign again even where this identity's valid signature is already present",
+    )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not read the signatures back and verify them after signing",
+    )
+    _trust_options(p, verify_only=False)
+    _registry_options(p)
+    _output_option(p)
+    _common(p)
+    p.set_defaults(handler="sign")

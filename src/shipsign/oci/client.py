@@ -72,6 +72,7 @@ class RegistryClient:
         self._exchange = Exchange(registry, base_url=self.base_url, transport=transport, auth=auth)
         self._lock = threading.Lock()
         self._referrers_api: bool | None = None  # None: not known yet; guarded by _lock
+        self._probe = threading.Lock()  # held by the one thread that finds out _referrers_api
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -233,11 +234,20 @@ class RegistryClient:
         """List referrers through `GET /v2/<name>/referrers/<digest>`; `None` if unsupported.
 
         Trusted only on 200 with an OCI index content type (formats.md §3.4); anything else
-        marks the registry as not serving the API for the rest of this client's life.
+        marks the registry as not serving the API for the rest of this client's life. Until
+        that is known, one thread at a time asks (concurrent callers would all probe).
         """
         with self._lock:
-            if self._referrers_api is False:
-                return None
+            known = self._referrers_api
+        if known is None:
+            with self._probe:
+                with self._lock:
+                    known = self._referrers_api
+                if known is None:
+                    return self._list_referrers(repo, subject)
+        return None if known is False else self._list_referrers(repo, subject)
+
+    def _list_referrers(self, repo: Repository, subject: Digest) -> tuple[Descriptor, ...] | None:
         call = self._call("fetch referrers", repo)
         url: str | None = f"/v2/{repo.path}/referrers/{subject}"
         found: list[Descriptor] = []

@@ -38,17 +38,26 @@ def verify_text(report: VerifyReport) -> str:
         lines.append("The following checks were performed on each of these signatures:")
         checks = _KEY_CHECKS if report.keyed else _KEYLESS_CHECKS
         lines += [f"  - {c}" for c in checks]
+        lines += [f"  not checked: {what}" for what in report.not_checked]
         lines.append(f"  (trust: {report.trust_source})")
         lines.append("")
     for image in report.images:
         lines += _image_text(image, indent="")
         for child in image.children:
             lines += _image_text(child, indent="    ")
-    return "\n".join(lines).rstrip() + "\n"
+    return _printable("\n".join(lines).rstrip() + "\n")
+
+
+def _printable(text: str) -> str:
+    """Escape control characters: certificates and payloads are the signer's text, and an
+    escape sequence in a SAN must not reach the terminal (or a log viewer) as one."""
+    return "".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _image_text(image: ImageResult, *, indent: str) -> list[str]:
     name = f"{image.repository}@{image.digest}" if image.digest else image.input
+    if image.platform is not None:
+        name += f" ({image.platform})"
     lines = [f"{indent}{_MARK[image.status]} {name}: {_headline(image)}"]
     lines += [f"{indent}    note: {note}" for note in image.notes]
     if image.status is ImageStatus.VERIFIED:
@@ -62,8 +71,9 @@ def _image_text(image: ImageResult, *, indent: str) -> list[str]:
         lines.append(f"{indent}    - {sig.outcome.format.value} signature at {sig.location}")
         for failure in sig.outcome.failures:
             lines += _failure_lines(failure, indent + "        ")
-    if image.looked_in:
-        lines.append(f"{indent}    looked in: {', '.join(image.looked_in)}")
+    if image.looked_in and image.status is not ImageStatus.UNSIGNED:  # the headline says it
+        label = "looked in" if image.signatures else "looked in, found nothing"
+        lines.append(f"{indent}    {label}: {', '.join(image.looked_in)}")
     return lines
 
 
@@ -137,6 +147,7 @@ def _image_json(image: ImageResult) -> dict[str, Any]:
         "input": image.input,
         "repository": image.repository,
         "digest": image.digest,
+        "platform": image.platform,
         "status": image.status.value,
         "verified": image.ok,
         "notes": list(image.notes),
@@ -157,6 +168,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
     return {
         "verified": report.ok,
         "trust": report.trust_source,
+        "not_checked": list(report.not_checked),
         "images": [_image_json(i) for i in report.images],
     }
 
@@ -166,36 +178,50 @@ def image_markdown(report: VerifyReport) -> str:
     rows = [
         "### shipsign verify",
         "",
-        "| image | digest | result | signer | Rekor log index |",
-        "| --- | --- | --- | --- | --- |",
+        "| image | digest | result | signer | Rekor log index | details |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for image in report.all_results():
         sig = image.verified[0] if image.verified else None
         signer = (sig.outcome.facts.identity or sig.outcome.facts.key_id or "") if sig else ""
         index = sig.outcome.facts.log_index if sig else None
+        name = f"`{_md(image.input)}`" + (f" ({_md(image.platform)})" if image.platform else "")
         rows.append(
-            f"| `{image.input}` | `{image.digest or ''}` | {_MARK[image.status]} "
-            f"{image.status.value} | {_md(signer)} | {index if index is not None else ''} |"
+            f"| {name} | `{image.digest or ''}` | {_MARK[image.status]} {image.status.value} "
+            f"| {_md(signer)} | {index if index is not None else ''} | {_md(_details(image))} |"
         )
     return "\n".join(rows) + "\n"
 
 
+def _details(image: ImageResult) -> str:
+    if image.status is ImageStatus.VERIFIED:
+        return image.verified[0].location
+    if image.status is ImageStatus.UNREACHABLE:
+        return f"could not look: {image.error.what}" if image.error else "could not look"
+    if image.status is ImageStatus.UNSIGNED:
+        return f"no signatures found (looked in {', '.join(image.looked_in)})"
+    checks = sorted({f.check for s in image.signatures for f in s.outcome.failures})
+    return f"{len(image.signatures)} found, none matched; failed: {', '.join(checks)}"
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text safe inside one Markdown table cell."""
+    return _printable(" ".join(text.split())).replace("|", "\\|").replace("`", "'")
 
 
 def blob_text(report: BlobReport) -> str:
     """The human verdict on one bundle."""
+    name = report.artifact
+    if report.artifact != report.digest:
+        name += f" ({report.digest})"
     if report.ok:
         sig = FoundSignature(location=report.bundle, outcome=report.outcome)
-        return (
-            f"✔ {report.artifact} ({report.digest}): verified\n    {_facts_line(sig)}\n"
-            f"    (trust: {report.trust_source})\n"
-        )
-    lines = [f"✘ {report.artifact} ({report.digest}): the bundle {report.bundle} did not verify"]
+        text = f"✔ {name}: verified\n    {_facts_line(sig)}\n    (trust: {report.trust_source})\n"
+        return _printable(text)
+    lines = [f"✘ {name}: the bundle {report.bundle} did not verify"]
     for failure in report.outcome.failures:
         lines += _failure_lines(failure, "    ")
-    return "\n".join(lines) + "\n"
+    return _printable("\n".join(lines) + "\n")
 
 
 def blob_json(report: BlobReport) -> dict[str, Any]:

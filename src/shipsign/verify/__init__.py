@@ -1,16 +1,18 @@
-"""Use case: verify signatures on image digests (`images`) and on files (`blob`)."""
+"""Use case: verify signatures on image digests (`images`) and on files (`blob`).
+
+`lookup` finds and checks the signatures of one digest; `report` holds the results.
+"""
 
 from __future__ import annotations
 
 from shipsign.verify.blob import BlobReport, VerifyBlobRequest, verify_blob
-from shipsign.verify.images import (
+from shipsign.verify.images import VerifyRequest, verify_images
+from shipsign.verify.report import (
     FoundSignature,
     ImageResult,
     ImageStatus,
     SourceFormat,
     VerifyReport,
-    VerifyRequest,
-    verify_images,
 )
 
 __all__ = [

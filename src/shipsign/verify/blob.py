@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,9 +74,11 @@ def verify_blob(request: VerifyBlobRequest) -> BlobReport:
         artifact = str(digest)
     bundle = _read(request.bundle, "the bundle", _BUNDLE_MAX)
     trust = load_trust(request.trust)
+    # name the file or instance in failure messages, not "TrustedRoot object"
+    material = dataclasses.replace(load_trust_material(trust.trusted_root), source=trust.source)
     outcome = verify_bundle(
         bundle,
-        trust=load_trust_material(trust.trusted_root),
+        trust=material,
         policy=request.policy,
         digest=str(digest),
     )

@@ -13,8 +13,14 @@ def test_env_name_keeps_hyphens() -> None:
     assert env_name("a name") == "INPUT_A_NAME"
 
 
+def test_command_is_required() -> None:
+    with pytest.raises(InputError) as info:
+        parse_inputs({"INPUT_IMAGES": "ghcr.io/a/b:v1"})
+    assert "`command` is required" in info.value.what
+
+
 def test_defaults() -> None:
-    inputs = parse_inputs({})
+    inputs = parse_inputs({"INPUT_COMMAND": "sign"})
     assert inputs.command == "sign"
     assert inputs.format == "both"
     assert inputs.verify_after_sign is True
@@ -27,7 +33,9 @@ def test_defaults() -> None:
 
 def test_images_multiline_and_comma_separated() -> None:
     env = {
-        "INPUT_IMAGES": "ghcr.io/a/b:v1, docker.io/a/b:v1\n\n# a comment\n quay.io/a/b@sha256:x  \n"
+        "INPUT_COMMAND": "verify",
+        "INPUT_IMAGES": "ghcr.io/a/b:v1, docker.io/a/b:v1\n\n# a comment\n"
+        " quay.io/a/b@sha256:x  \n",
     }
     assert parse_inputs(env).images == (
         "ghcr.io/a/b:v1",
@@ -39,7 +47,7 @@ def test_images_multiline_and_comma_separated() -> None:
 @pytest.mark.parametrize("value", ["yes", "True", "1", "on"])
 def test_booleans_are_strict(value: str) -> None:
     with pytest.raises(InputError) as info:
-        parse_inputs({"INPUT_RECURSIVE": value})
+        parse_inputs({"INPUT_COMMAND": "sign", "INPUT_RECURSIVE": value})
     assert "`recursive`" in info.value.what
     assert info.value.found == repr(value)
 
@@ -49,12 +57,15 @@ def test_unknown_command_and_format_named() -> None:
         parse_inputs({"INPUT_COMMAND": "attest"})
     assert "`command`" in info.value.what
     with pytest.raises(InputError) as info:
-        parse_inputs({"INPUT_FORMAT": "any"})  # `any` is a verify format, not a sign format
+        parse_inputs(
+            {"INPUT_COMMAND": "sign", "INPUT_FORMAT": "any"}
+        )  # `any` is a verify format, not a sign format
     assert "`format`" in info.value.what
 
 
 def test_registry_logins_parse_and_hide_passwords() -> None:
     env = {
+        "INPUT_COMMAND": "verify",
         "INPUT_REGISTRY-LOGINS": "docker.io alice s3cret-hub\nlocalhost:5000 bob pw2\n",
         "INPUT_GITHUB-TOKEN": "ghs_tokenvalue",
     }
@@ -71,7 +82,9 @@ def test_registry_logins_parse_and_hide_passwords() -> None:
 
 def test_malformed_login_line_never_echoes_the_password() -> None:
     with pytest.raises(InputError) as info:
-        parse_inputs({"INPUT_REGISTRY-LOGINS": "docker.io alice pass word"})
+        parse_inputs(
+            {"INPUT_COMMAND": "sign", "INPUT_REGISTRY-LOGINS": "docker.io alice pass word"}
+        )
     text = " ".join([info.value.what, info.value.expected, info.value.found])
     assert "line 1" in text
     assert "pass" not in text

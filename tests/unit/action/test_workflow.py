@@ -80,3 +80,16 @@ def test_step_summary_appends(tmp_path: Path) -> None:
     path.write_text("before\n")
     assert workflow.append_step_summary("| a | b |", env={"GITHUB_STEP_SUMMARY": str(path)})
     assert path.read_text() == "before\n| a | b |\n"
+
+
+def test_untrusted_text_runs_with_commands_paused() -> None:
+    buf = io.StringIO()
+    workflow.echo_untrusted("registry said:\n::add-path::/tmp/evil\n", stream=buf)
+    first, *body, last = buf.getvalue().splitlines()
+    token = first.removeprefix("::stop-commands::")
+    assert re.fullmatch(r"[0-9a-f]{32}", token)
+    assert body == ["registry said:", "::add-path::/tmp/evil"]
+    assert last == f"::{token}::"
+    again = io.StringIO()
+    workflow.echo_untrusted("x", stream=again)
+    assert token not in again.getvalue()  # a fresh token each time: text cannot guess it

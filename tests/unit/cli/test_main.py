@@ -12,8 +12,8 @@ import pytest
 
 from shipsign import __version__
 from shipsign.cli import main
-from shipsign.cli.exitcodes import exit_code_for
 from shipsign.errors import AuthError, InputError, RegistryError, ShipsignError, UnreachableError
+from shipsign.present.exitcodes import exit_code_for
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from shipsign.errors import InputError, UnreachableError
 
-__all__ = ["INTERNAL", "NEGATIVE", "OK", "UNREACHABLE", "USAGE", "exit_code_for", "verdict_code"]
+__all__ = [
+    "INTERNAL",
+    "NEGATIVE",
+    "OK",
+    "UNREACHABLE",
+    "USAGE",
+    "Verdict",
+    "exit_code_for",
+    "report_code",
+    "verdict_code",
+]
 
 OK = 0  # success
 NEGATIVE = 1  # the command's own negative result: not signed, not verified
@@ -33,3 +45,25 @@ def verdict_code(*, all_ok: bool, any_negative: bool, any_unreachable: bool) -> 
     if any_negative:
         return NEGATIVE
     return UNREACHABLE if any_unreachable else NEGATIVE
+
+
+class Verdict(Protocol):
+    """What a report must say for its exit code to be decided (VerifyReport, SignReport)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def any_negative(self) -> bool: ...
+
+    @property
+    def any_unreachable(self) -> bool: ...
+
+
+def report_code(report: Verdict) -> int:
+    """The exit code of a finished sign or verify run."""
+    return verdict_code(
+        all_ok=report.ok,
+        any_negative=report.any_negative,
+        any_unreachable=report.any_unreachable,
+    )

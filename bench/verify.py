@@ -1,0 +1,210 @@
+"""Verify throughput and registry requests per image (issue 4).
+
+Starts the local stack (two anonymous registries, a token-auth registry, the Sigstore mock and
+the GitHub OIDC endpoint), signs 100 small images keyless (legacy only; and, separately, both
+formats), then times `verify_images` over all 100 (median of RUNS) and counts registry
+responses per image with a response hook. The baseline, measured in the same run, is a bare
+resolve (one HEAD each) of the same 100 images through the same client and concurrency.
+Goals: >= 50 images/s; <= 3 requests per legacy-only image after auth (referrers probe cached
+per registry, one referrers-tag GET, one `.sig` GET, one layer GET per signature).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from integration.verify.signed_images import (
+    push_bundle_referrer,
+    push_image,
+    push_sig_image,
+    sign_bundle,
+    sign_legacy,
+    subject_of,
+)
+from shipsign.keyless.identity import IdentityToken, parse_identity_token
+from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.signing import KeylessSigner
+from shipsign.keyless.trust import TrustOptions, load_trust
+from shipsign.oci import Reference, Registries
+from shipsign.verify import SourceFormat, VerifyReport, VerifyRequest, verify_images
+from stack.raw_registry import RawClient
+from stack.registry import Registry, RunningRegistry, start_demo_registries, start_registry
+from stack.sigstore_stack import GitHubOidc, start_github_oidc, start_sigstore_stack
+
+IMAGES = 100
+RUNS = 5
+GOAL_IMAGES_PER_S = 50.0
+GOAL_REQUESTS_LEGACY = 3.0
+MACHINE = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+
+
+class Counter:
+    """A response hook that counts every HTTP response our clients receive, by kind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0  # guarded by _lock
+        self.auth = 0  # 401 challenges and token requests; guarded by _lock
+        self.probes = 0  # referrers API requests; guarded by _lock
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        path = urlsplit(response.url).path
+        with self._lock:
+            self.total += 1
+            if response.status_code == 401 or not path.startswith("/v2/"):
+                self.auth += 1
+            elif "/referrers/" in path:
+                self.probes += 1
+
+    def after_auth(self) -> int:
+        """Responses minus the auth dance and the (once per registry) referrers probe."""
+        with self._lock:
+            return self.total - self.auth - self.probes
+
+
+def _sign_images(
+    reg: Registry, repo: str, signer: KeylessSigner, *, bundles: bool, pool: Registries
+) -> list[str]:
+    """Push IMAGES small images to one repository and sign each; return IMAGE@DIGEST refs."""
+    name = f"{reg.host}/{repo}"
+
+    def one(_: int) -> str:
+        raw = RawClient(reg, repo)
+        digest, manifest = push_image(raw)
+        push_sig_image(raw, digest, [sign_legacy(signer, name, digest)])
+        if bundles:
+            bundle = sign_bundle(signer, name, digest)
+            push_bundle_referrer(raw, subject_of(manifest), bundle, fallback=pool)
+        return f"{name}@{digest}"
+
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        return list(workers.map(one, range(IMAGES)))
+
+
+def _median_run(op: Callable[[Counter], object]) -> tuple[float, Counter, object]:
+    """Median seconds over RUNS runs, each with fresh clients; the counts of the last run."""
+    times, counter, result = [], Counter(), None
+    for _ in range(RUNS):
+        counter = Counter()
+        start = time.perf_counter()
+        result = op(counter)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), counter, result
+
+
+def _resolve_all(refs: list[str], insecure: str, counter: Counter) -> None:
+    with Registries(insecure=[insecure], env={}, response_hook=counter) as pool:
+        client = pool.client(insecure)
+        with ThreadPoolExecutor(max_workers=8) as workers:
+            list(workers.map(lambda r: client.resolve(Reference.parse(r)), refs))
+
+
+def _verify_all(request: VerifyRequest, insecure: str, counter: Counter) -> VerifyReport:
+    with Registries(insecure=[insecure], env={}, response_hook=counter) as pool:
+        return verify_images(request, registries=pool)
+
+
+def _bench(
+    label: str, refs: list[str], host: str, request: VerifyRequest, *, goal_requests: float | None
+) -> None:
+    base_s, base_counts, _ = _median_run(lambda c: _resolve_all(refs, host, c))
+    median_s, counts, report = _median_run(lambda c: _verify_all(request, host, c))
+    assert isinstance(report, VerifyReport)
+    if not report.ok:
+        raise SystemExit(f"{label}: not every image verified: {report.images[0]}")
+    images_per_s = IMAGES / median_s
+    per_image = counts.after_auth() / IMAGES
+    row: dict[str, object] = {
+        "bench": "verify",
+        "set": label,
+        "format": request.format.value,
+        "images": IMAGES,
+        "runs": RUNS,
+        "median_s": round(median_s, 4),
+        "images_per_s": round(images_per_s, 1),
+        "requests_per_image_after_auth": round(per_image, 2),
+        "requests_total": counts.total,
+        "auth_requests": counts.auth,
+        "referrers_api_probes": counts.probes,
+        "baseline": "bare resolve (HEAD) of the same images, same client and 8 workers",
+        "baseline_median_s": round(base_s, 4),
+        "baseline_requests_per_image_after_auth": round(base_counts.after_auth() / IMAGES, 2),
+        "ratio_to_baseline": round(median_s / base_s, 2),
+        "goal_images_per_s": GOAL_IMAGES_PER_S,
+        "goal_met_images_per_s": images_per_s >= GOAL_IMAGES_PER_S,
+        "machine": MACHINE,
+    }
+    if goal_requests is not None:
+        row["goal_requests_per_image"] = goal_requests
+        row["goal_met_requests"] = per_image <= goal_requests
+    print(json.dumps(row), flush=True)
+
+
+def _signer(trust_config: Path, oidc: GitHubOidc) -> KeylessSigner:
+    def token() -> IdentityToken:
+        return parse_identity_token(oidc.mint(), now=datetime.now(timezone.utc))
+
+    return KeylessSigner(
+        load_trust(TrustOptions(trust_config=trust_config)), token(), renew_identity=token
+    )
+
+
+def _run(tmp: Path, registries: list[RunningRegistry]) -> None:
+    stack = start_sigstore_stack(tmp / "sigstore")
+    oidc = start_github_oidc(tmp / "oidc")
+    try:
+        anonymous, token_reg = registries[0].registry, registries[-1].registry
+        signer = _signer(stack.trust_config, oidc)
+        policy = IdentityPolicy(identity=oidc.san, issuer=oidc.issuer)
+        trust = TrustOptions(trusted_root=stack.trusted_root)
+        for reg, repo, label in (
+            (anonymous, "bench/legacy", "legacy-only, anonymous registry"),
+            (token_reg, "public/bench-legacy", "legacy-only, token registry (anonymous pull)"),
+        ):
+            with Registries(insecure=[reg.host], env={}) as pool:
+                refs = _sign_images(reg, repo, signer, bundles=False, pool=pool)
+            for fmt, goal in ((SourceFormat.ANY, GOAL_REQUESTS_LEGACY), (SourceFormat.LEGACY, 2.0)):
+                request = VerifyRequest(images=tuple(refs), policy=policy, trust=trust, format=fmt)
+                _bench(label, refs, reg.host, request, goal_requests=goal)
+        with Registries(insecure=[anonymous.host], env={}) as pool:
+            refs = _sign_images(anonymous, "bench/both", signer, bundles=True, pool=pool)
+        request = VerifyRequest(images=tuple(refs), policy=policy, trust=trust)
+        _bench(
+            "both formats, anonymous registry", refs, anonymous.host, request, goal_requests=None
+        )
+    finally:
+        oidc.stop()
+        stack.stop()
+
+
+def main() -> None:
+    """Start the stack, sign, measure, stop everything."""
+    with tempfile.TemporaryDirectory(prefix="shipsign-bench-verify-") as tmp:
+        started: list[RunningRegistry] = []
+        try:
+            started += start_demo_registries(Path(tmp))
+            started.append(start_registry("token", Path(tmp)))
+            _run(Path(tmp), started)
+        finally:
+            for running in started:
+                running.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Turn the action's parsed inputs into the use cases' requests: keychain, policy, trust.
+
+Pure: no I/O. Registry credentials come only from the inputs (a container action does not see
+the runner's `~/.docker/config.json`): `registry-logins`, and `github-token` for ghcr.io.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipsign.action.inputs import ActionInputs
+from shipsign.errors import InputError
+from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.trust import Instance, TrustOptions
+from shipsign.oci.credentials import Credential, StaticKeychain
+from shipsign.secret import Secret
+
+if TYPE_CHECKING:
+    from shipsign.oci.credentials import Keychain
+    from shipsign.sign import SignRequest
+    from shipsign.verify import VerifyRequest
+
+__all__ = [
+    "GHCR",
+    "build_keychain",
+    "build_policy",
+    "build_sign_request",
+    "build_trust",
+    "build_verify_request",
+    "derived_secrets",
+]
+
+GHCR = "ghcr.io"
+# GHCR accepts any username with a token; `x-access-token` is what GitHub's own tools send.
+_TOKEN_USER = "x-access-token"  # noqa: S105 (a username, not a password)
+_RUNNERS = ("github-hosted", "self-hosted")
+
+
+def _ghcr_username(env: Mapping[str, str]) -> str:
+    return env.get("GITHUB_ACTOR") or _TOKEN_USER
+
+
+def build_keychain(inputs: ActionInputs, env: Mapping[str, str]) -> StaticKeychain:
+    """The logins of `registry-logins`, plus `github-token` for ghcr.io unless a line names it."""
+    logins: dict[str, Credential] = {}
+    if inputs.github_token:
+        logins[GHCR] = Credential(username=_ghcr_username(env), password=inputs.github_token)
+    for login in inputs.registry_logins:
+        logins[login.host] = Credential(username=login.username, password=login.password)
+    return StaticKeychain(logins)
+
+
+def derived_secrets(inputs: ActionInputs, env: Mapping[str, str]) -> list[Secret]:
+    """The `user:password` Basic encodings of every login, masked alongside the passwords."""
+    pairs = [(login.username, login.password) for login in inputs.registry_logins]
+    if inputs.github_token:
+        pairs.append((_ghcr_username(env), inputs.github_token))
+    return [
+        Secret(base64.b64encode(f"{user}:{password.reveal()}".encode()).decode())
+        for user, password in pairs
+    ]
+
+
+def _optional(value: str) -> str | None:
+    return value or None
+
+
+def build_policy(inputs: ActionInputs) -> IdentityPolicy:
+    """The identity policy from the inputs named like the CLI's flags; empty means "any"."""
+    if inputs.runner_environment and inputs.runner_environment not in _RUNNERS:
+        raise InputError(
+            "input `runner-environment` has an unknown value",
+            expected=" | ".join(_RUNNERS),
+            found=repr(inputs.runner_environment),
+        )
+    return IdentityPolicy(
+        identity=_optional(inputs.certificate_identity),
+        identity_regexp=_optional(inputs.certificate_identity_regexp),
+        issuer=_optional(inputs.certificate_oidc_issuer),
+        issuer_regexp=_optional(inputs.certificate_oidc_issuer_regexp),
+        github_repository=_optional(inputs.github_repository),
+        github_ref=_optional(inputs.github_ref),
+        github_workflow_trigger=_optional(inputs.github_workflow_trigger),
+        github_sha=_optional(inputs.github_sha),
+        github_workflow=_optional(inputs.github_workflow),
+        runner_environment=_optional(inputs.runner_environment),
+    )
+
+
+def build_trust(inputs: ActionInputs) -> TrustOptions:
+    """`trust-config` (a ClientTrustConfig file) or the public instance, staging if asked."""
+    return TrustOptions(
+        instance=Instance.STAGING if inputs.staging else Instance.PRODUCTION,
+        trust_config=Path(inputs.trust_config) if inputs.trust_config else None,
+    )
+
+
+def build_verify_request(inputs: ActionInputs) -> VerifyRequest:
+    """The `verify` use case's request for these inputs."""
+    from shipsign.verify import SourceFormat, VerifyRequest
+
+    return VerifyRequest(
+        images=inputs.images,
+        policy=build_policy(inputs),
+        trust=build_trust(inputs),
+        format=SourceFormat(inputs.format),
+        recursive=inputs.recursive,
+        insecure_registries=inputs.insecure_registries,
+    )
+
+
+def build_sign_request(inputs: ActionInputs, token: Secret, keychain: Keychain) -> SignRequest:
+    """The `sign` use case's request: the identity token was fetched (and masked) already."""
+    from shipsign.sign import SignFormat, SignRequest
+
+    return SignRequest(
+        images=inputs.images,
+        format=SignFormat(inputs.format),
+        identity_token=token,
+        trust=build_trust(inputs),
+        recursive=inputs.recursive,
+        annotations=inputs.annotations,
+        verify_after=inputs.verify_after_sign,
+        insecure_registries=inputs.insecure_registries,
+        keychain=keychain,
+    )

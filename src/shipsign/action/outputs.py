@@ -1,0 +1,122 @@
+"""What the action reports: its step outputs and its annotations, built from a use case's report.
+
+Pure: returns strings; `workflow.py` writes them and `main.py` decides when.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from shipsign.errors import ShipsignError
+
+if TYPE_CHECKING:
+    from shipsign.sign import SignReport
+    from shipsign.verify import VerifyReport
+
+__all__ = [
+    "OUTPUT_NAMES",
+    "Annotation",
+    "error_annotation",
+    "sign_annotations",
+    "sign_outputs",
+    "verify_annotations",
+    "verify_outputs",
+]
+
+# Every output the action sets; a test checks this equals action.yml's outputs.
+OUTPUT_NAMES = ("result", "signatures", "rekor-log-indexes", "verified")
+
+Annotation = tuple[str, str]  # (title, message)
+
+
+def _lines(values: list[str]) -> str:
+    return "\n".join(dict.fromkeys(v for v in values if v))  # in order, without repeats
+
+
+def verify_outputs(report: VerifyReport) -> dict[str, str]:
+    """`result` is `shipsign verify --output json`; the others list what passed."""
+    from shipsign.present.verify import verify_json
+
+    passed = [sig for image in report.all_results() for sig in image.verified]
+    indexes = [sig.outcome.facts.log_index for sig in passed]
+    return {
+        "result": json.dumps(verify_json(report), indent=2),
+        "signatures": _lines([sig.location for sig in passed]),
+        "rekor-log-indexes": _lines([str(i) for i in indexes if i is not None]),
+        "verified": "true" if report.ok else "false",
+    }
+
+
+def verify_annotations(report: VerifyReport) -> list[Annotation]:
+    """One `::error::` per image (or platform) that did not verify, naming it and why."""
+    from shipsign.verify import ImageStatus
+
+    found: list[Annotation] = []
+    for image in report.all_results():
+        if image.status is ImageStatus.VERIFIED:
+            continue
+        name = f"{image.repository}@{image.digest}" if image.digest else image.input
+        if image.status is ImageStatus.UNREACHABLE and image.error is not None:
+            found.append(("shipsign: could not verify", _message(name, image.error)))
+            continue
+        checks = sorted(
+            {failure.check for sig in image.signatures for failure in sig.outcome.failures}
+        )
+        why = (
+            f"no signature passed; failed checks: {', '.join(checks)}"
+            if checks
+            else f"{image.status.value}: looked in {', '.join(image.looked_in) or 'nothing'}"
+        )
+        found.append((f"shipsign: {image.status.value}", f"{name}: {why}"))
+    return found
+
+
+def sign_outputs(report: SignReport, result: dict[str, object]) -> dict[str, str]:
+    """`result` is `shipsign sign --output json` (given); the others list what was written."""
+    return {
+        "result": json.dumps(result, indent=2),
+        "signatures": _lines(
+            [
+                f"{r.repository}@{r.signature_manifest}"
+                for r in report.results
+                if r.signature_manifest
+            ]
+        ),
+        "rekor-log-indexes": _lines(
+            [str(r.log_index) for r in report.results if r.log_index is not None]
+        ),
+        "verified": "true" if report.verified and report.ok else "false",
+    }
+
+
+def sign_annotations(report: SignReport) -> list[Annotation]:
+    """One `::error::` per image that could not be resolved and per signature not made or
+    not verified after signing."""
+    found: list[Annotation] = [
+        ("shipsign: could not sign", _message(image.input, image.error))
+        for image in report.images
+        if image.error is not None
+    ]
+    for result in report.failures():
+        head = f"{result.reference} ({result.format.value}): {result.status.value}"
+        if result.readback.value not in ("verified", "not-run"):
+            head += f", read back: {result.readback.value}"
+        head = "\n".join([head, *result.notes])
+        message = _message(head, result.error) if result.error is not None else head
+        found.append((f"shipsign: {result.status.value}", message))
+    return found
+
+
+def _message(head: str, exc: ShipsignError) -> str:
+    return "\n".join([head, *(f"{k}: {v}" for k, v in exc.details())])
+
+
+def error_annotation(exc: BaseException) -> Annotation:
+    """The `::error::` for an error that stopped the run: what as title, then the details."""
+    if isinstance(exc, ShipsignError):
+        return ("shipsign: " + exc.what, _message(exc.what, exc))
+    return (
+        "shipsign: internal error",
+        f"{type(exc).__name__}: {exc}\nthis is a bug in shipsign; the traceback is in the log",
+    )

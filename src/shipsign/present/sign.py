@@ -1,0 +1,227 @@
+"""Render a signing run: a text table per (image, location, format), JSON with the same facts,
+and a Markdown summary for `$GITHUB_STEP_SUMMARY`. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipsign.errors import ShipsignError
+from shipsign.sign import ImageTarget, SignReport, SignResult, SignStatus
+
+__all__ = ["search_url", "sign_json", "sign_markdown", "sign_text"]
+
+_SEARCH = "https://search.sigstore.dev/?logIndex={}"
+_HEADER = ("IMAGE", "PLATFORM", "FORMAT", "STATUS", "READ BACK", "SIGNATURE MANIFEST", "REKOR")
+_MARK = {True: "✔", False: "✘"}
+
+
+def search_url(report: SignReport, log_index: int | None) -> str | None:
+    """The public log's search page for an entry, only when the public-good log was used."""
+    if not report.public_log or log_index is None:
+        return None
+    return _SEARCH.format(log_index)
+
+
+def sign_text(report: SignReport) -> str:
+    """The human report: who signed, what was resolved, the table, problems, how to verify."""
+    lines = [f"Signing identity: {report.identity}", f"  OIDC issuer: {report.issuer}"]
+    lines.append(f"  trust: {report.trust_source}")
+    lines += ["", "Images (tags resolved to the digest that was signed):"]
+    lines += [f"  {_target_line(t)}" for t in report.images]
+    if report.results:
+        lines += ["", *_table(report)]
+    notes = [(r, n) for r in report.results for n in r.notes if r.ok]
+    if notes:
+        lines += ["", "Notes:"] + [f"  {_short_ref(r)} {r.format.value}: {n}" for r, n in notes]
+    problems = report.failures()
+    if problems or any(t.error for t in report.images):
+        lines += ["", "Not signed or not verified:"]
+        for target in report.images:
+            if target.error is not None:
+                lines.append(f"  ✘ {target.input}: not resolved: {target.error.what}")
+                lines += [f"      {k}: {v}" for k, v in target.error.details()]
+        for result in problems:
+            lines += _problem_lines(result)
+    if report.services:
+        lines += ["", "Sigstore services: " + "; ".join(s.summary() for s in report.services)]
+    if report.verify_commands:
+        lines += ["", "Verify as a consumer would:"] + [f"  {c}" for c in report.verify_commands]
+    lines += ["", _verdict(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _target_line(target: ImageTarget) -> str:
+    if target.error is not None or target.digest is None:
+        return f"{target.input}: not resolved"
+    if target.tag is None:
+        return f"{target.input} (by digest)"
+    return f"{target.input} -> {target.digest}"
+
+
+def _short(digest: object) -> str:
+    text = str(digest)
+    return text[: len("sha256:") + 12] if text.startswith("sha256:") else text
+
+
+def _short_ref(result: SignResult) -> str:
+    return f"{result.repository}@{_short(result.digest)}"
+
+
+def _status(result: SignResult) -> str:
+    return "already" if result.status is SignStatus.SKIPPED else result.status.value
+
+
+def _table(report: SignReport) -> list[str]:
+    rows = [_HEADER]
+    for r in report.results:
+        platform = r.platform or ("platform" if r.index else "")
+        rekor = "" if r.log_index is None else str(r.log_index)
+        url = search_url(report, r.log_index)
+        rows.append(
+            (
+                f"{_MARK[r.ok]} {_short_ref(r)}",
+                platform,
+                r.format.value,
+                _status(r),
+                r.readback.value,
+                _short(r.signature_manifest) if r.signature_manifest else "-",
+                f"{rekor} {url}" if url else rekor or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _problem_lines(result: SignResult) -> list[str]:
+    lines = [f"  ✘ {result.reference} {result.format.value}: {_why(result)}"]
+    lines += [f"      note: {n}" for n in result.notes]
+    if result.error is not None:
+        lines += [f"      {k}: {v}" for k, v in result.error.details()]
+    return lines
+
+
+def _why(result: SignResult) -> str:
+    if result.error is not None:
+        return f"{result.status.value}: {result.error.what}"
+    return f"signed, but the read-back {result.readback.value}"
+
+
+def _verdict(report: SignReport) -> str:
+    count = len(report.results)
+    signed = sum(r.status is SignStatus.SIGNED for r in report.results)
+    already = sum(r.status is SignStatus.SKIPPED for r in report.results)
+    text = f"{count} signature{'s' if count != 1 else ''}: {signed} signed, {already} already there"
+    if report.ok:
+        return f"✔ {text}" + ("; all verified from every location" if report.verified else "")
+    bad = len(report.failures())
+    if bad:
+        text += f"; {bad} not signed or not verified"
+    unresolved = sum(t.error is not None for t in report.images)
+    if unresolved:
+        text += f"; {unresolved} image{'s' if unresolved != 1 else ''} not resolved"
+    return f"✘ {text}"
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _error_json(error: ShipsignError | None) -> dict[str, str] | None:
+    return None if error is None else {"what": error.what, **dict(error.details())}
+
+
+def _result_json(report: SignReport, r: SignResult) -> dict[str, Any]:
+    return {
+        "reference": r.reference,
+        "repository": r.repository,
+        "digest": str(r.digest),
+        "platform": r.platform,
+        "index": str(r.index) if r.index else None,
+        "format": r.format.value,
+        "status": r.status.value,
+        "read_back": r.readback.value,
+        "ok": r.ok,
+        "signature_manifest": str(r.signature_manifest) if r.signature_manifest else None,
+        "rekor_log_index": r.log_index,
+        "referrers": r.referrers,
+        "search_url": search_url(report, r.log_index),
+        "notes": list(r.notes),
+        "error": _error_json(r.error),
+    }
+
+
+def sign_json(report: SignReport) -> dict[str, Any]:
+    """The report as a JSON-ready document (no token, no credential)."""
+    return {
+        "ok": report.ok,
+        "identity": report.identity,
+        "issuer": report.issuer,
+        "trust": report.trust_source,
+        "public_log": report.public_log,
+        "certificate_requested": report.certificate_requested,
+        "verified_after_signing": report.verified,
+        "images": [
+            {
+                "input": t.input,
+                "repository": t.repository,
+                "digest": str(t.digest) if t.digest else None,
+                "media_type": t.media_type,
+                "tag": t.tag,
+                "error": _error_json(t.error),
+            }
+            for t in report.images
+        ],
+        "signatures": [_result_json(report, r) for r in report.results],
+        "services": [
+            {
+                "service": s.service.value,
+                "calls": s.calls,
+                "attempts": s.attempts,
+                "retries": s.retries,
+                "retry_reasons": dict(s.reasons),
+                "failed": s.failed,
+                "recovered": s.recovered,
+            }
+            for s in report.services
+        ],
+        "verify_commands": list(report.verify_commands),
+    }
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def sign_markdown(report: SignReport) -> str:
+    """A Markdown summary for `$GITHUB_STEP_SUMMARY`."""
+    rows = [
+        "### shipsign sign",
+        "",
+        f"Signed as `{_md(report.identity)}` (issuer `{_md(report.issuer)}`).",
+        "",
+        "| image | platform | format | status | read back | signature manifest | Rekor log index |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in report.results:
+        url = search_url(report, r.log_index)
+        index = "" if r.log_index is None else str(r.log_index)
+        manifest = f"`{r.signature_manifest}`" if r.signature_manifest else ""
+        rows.append(
+            f"| `{r.reference}` | {r.platform or ''} | {r.format.value} | {_MARK[r.ok]} "
+            f"{_status(r)} | {r.readback.value} | {manifest} | "
+            f"{f'[{index}]({url})' if url else index} |"
+        )
+    for t in report.images:
+        if t.error is not None:
+            rows.append(f"| `{t.input}` | | | ✘ not resolved: {_md(t.error.what)} | | | |")
+    for r in report.failures():
+        if r.error is not None:
+            rows += ["", f"- ✘ `{r.reference}` {r.format.value}: {_md(r.error.what)}"]
+    if report.verify_commands:
+        rows += ["", "Verify with:", "", "```", *report.verify_commands, "```"]
+    rows += ["", _md(_verdict(report))]
+    return "\n".join(rows) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")

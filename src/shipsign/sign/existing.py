@@ -1,0 +1,144 @@
+"""Is the signature we would add already there? A valid signature by the same identity and
+issuer, in the same format, over the same claims (the legacy payload names this repository and
+carries our annotations; the bundle's statement is cosign's sign predicate with our annotations).
+
+Reads only. Signatures by anyone else are never touched: they are simply not ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from shipsign.errors import InputError
+from shipsign.formats.bundle_ref import (
+    ANNOTATION_PREDICATE,
+    COSIGN_SIGN_PREDICATE,
+    bundle_layer,
+    is_bundle_referrer,
+)
+from shipsign.formats.legacy_sig import CERTIFICATE_ANNOTATION, decode_legacy_signature
+from shipsign.keyless.bundle_verify import verify_bundle
+from shipsign.keyless.certs import parse_cert_identity
+from shipsign.keyless.legacy_verify import verify_legacy_signature
+from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.trust_material import TrustMaterial
+from shipsign.oci.client import RegistryClient
+from shipsign.oci.media import Manifest
+from shipsign.oci.reference import Digest, Reference, Repository
+from shipsign.oci.referrers import fetch_referrers
+from shipsign.sign.statement import read_claims
+
+__all__ = ["Existing", "Mine", "find_bundle", "find_legacy", "signature_tag"]
+
+_PAYLOAD_MAX = 1024 * 1024
+_BUNDLE_MAX = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mine:
+    """Who we sign as and what we claim: the signature we would add must match all of it."""
+
+    identity: str
+    issuer: str
+    annotations: Mapping[str, str]
+    trust: TrustMaterial
+    now: datetime
+
+    @property
+    def policy(self) -> IdentityPolicy:
+        return IdentityPolicy(identity=self.identity, issuer=self.issuer)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Existing:
+    """A signature of ours that is already in the registry, and where."""
+
+    manifest: Digest  # the .sig manifest, or the bundle referrer manifest
+    log_index: int | None
+    where: str
+
+
+def signature_tag(digest: Digest) -> str:
+    """cosign's legacy signature tag: `sha256-<hex>.sig`."""
+    return f"{digest.tag_form}.sig"
+
+
+def find_legacy(
+    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine
+) -> Existing | None:
+    """Look for our signature among the layers of `digest`'s `.sig` manifest (network).
+
+    Layers whose certificate names someone else are not even fetched. (What is read here is
+    never the base of a write: by then it may be stale, and a stale base loses layers.)
+    """
+    tag = signature_tag(digest)
+    manifest = client.fetch_manifest(Reference(repository=repo, tag=tag))
+    if not isinstance(manifest, Manifest):
+        return None
+    for n, layer in enumerate(manifest.layers):
+        if not _certified_for(layer.annotations.get(CERTIFICATE_ANNOTATION), mine):
+            continue
+        payload = client.fetch_blob(repo, layer.digest, max_bytes=_PAYLOAD_MAX)
+        if payload is None:
+            continue
+        signature = decode_legacy_signature(
+            payload, layer.annotations, layer_digest=str(layer.digest), media_type=layer.media_type
+        )
+        claims = signature.claims
+        if claims is None or claims.docker_reference != repo.name:
+            continue  # e.g. copied from another registry: not the signature we would add here
+        if dict(claims.optional or {}) != dict(mine.annotations):
+            continue
+        outcome = verify_legacy_signature(
+            signature, image_digest=str(digest), now=mine.now, trust=mine.trust, policy=mine.policy
+        )
+        if outcome.passed:
+            return Existing(
+                manifest=manifest.digest,
+                log_index=outcome.facts.log_index,
+                where=f"{repo.name}:{tag} layer {n}",
+            )
+    return None
+
+
+def find_bundle(
+    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine
+) -> Existing | None:
+    """Look for our cosign-sign bundle among `digest`'s referrers (network)."""
+    listed = fetch_referrers(client, repo, digest)
+    for desc in listed.descriptors:
+        predicate = desc.annotations.get(ANNOTATION_PREDICATE)
+        if not is_bundle_referrer(desc) or predicate not in (None, COSIGN_SIGN_PREDICATE):
+            continue  # attestations and other artifacts are not signatures we would add
+        manifest = client.fetch_manifest(Reference(repository=repo, digest=desc.digest))
+        layer = bundle_layer(manifest) if manifest is not None else None
+        if layer is None:
+            continue
+        blob = client.fetch_blob(repo, layer.digest, max_bytes=_BUNDLE_MAX)
+        claims = read_claims(blob, digest) if blob is not None else None
+        if blob is None or claims is None or claims.predicate_type != COSIGN_SIGN_PREDICATE:
+            continue
+        if dict(claims.annotations) != dict(mine.annotations):
+            continue
+        outcome = verify_bundle(
+            blob, trust=mine.trust, policy=mine.policy, digest=str(digest), require_dsse=True
+        )
+        if outcome.passed:
+            return Existing(
+                manifest=desc.digest,
+                log_index=outcome.facts.log_index,
+                where=f"{repo.name} bundle referrer {desc.digest}",
+            )
+    return None
+
+
+def _certified_for(pem: str | None, mine: Mine) -> bool:
+    if pem is None:
+        return False
+    try:
+        who = parse_cert_identity(pem)
+    except InputError:
+        return False
+    return who.identity == mine.identity and who.issuer == mine.issuer

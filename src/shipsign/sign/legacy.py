@@ -1,0 +1,268 @@
+"""Write cosign's legacy signature: the layer annotations for a signed simple-signing payload
+(formats.md §1.4-1.5) and its append to the `sha256-<hex>.sig` manifest (§1.6-1.7).
+
+The `.sig` tag is a read-modify-write without locks (cosign's "racy" multiple signatures). We
+keep every layer we find, write with `If-Match` when the registry gave an ETag, then re-read
+after a settle time of a few write cycles to confirm our layer is still there; on a lost
+update we merge again on top of what is there now and retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from shipsign.errors import InputError, RegistryError, ShipsignError
+from shipsign.formats import go_json
+from shipsign.formats.legacy_sig import SIGNATURE_ANNOTATION
+from shipsign.formats.sig_manifest import build_signature_image
+from shipsign.keyless.material import LegacySignature
+from shipsign.keyless.signing import SignedPayload
+from shipsign.keyless.trust_material import TrustMaterial
+from shipsign.oci.client import RegistryClient
+from shipsign.oci.media import Index, Manifest
+from shipsign.oci.reference import Digest, Reference, Repository
+from shipsign.sign.existing import signature_tag
+
+__all__ = [
+    "SigPending",
+    "SigWritten",
+    "append_signature",
+    "chain_pem",
+    "confirm_signatures",
+    "legacy_signature",
+]
+
+_log = logging.getLogger(__name__)
+_MIN_SETTLE, _MAX_SETTLE = 0.1, 2.0
+_CONFLICTS = 5  # 412 answers to one append before we give up
+_CONFIG_MAX = 4 * 1024 * 1024
+
+
+def chain_pem(trust: TrustMaterial, leaf_pem: str, at: datetime) -> str:
+    """The Fulcio intermediates and root (PEM, root last) that issued `leaf_pem`, valid at `at`.
+
+    From the trusted root, as cosign v2 filled `dev.sigstore.cosign/chain` from Fulcio; "" when
+    no CA of the trusted root matches (cosign v3 writes "" and verifiers use the trusted root).
+    """
+    leaf = x509.load_pem_x509_certificate(leaf_pem.encode())
+    for authority in trust.fulcio:
+        first = authority.certificates[0]
+        if authority.validity.covers(at) and first.subject == leaf.issuer:
+            return "".join(c.public_bytes(Encoding.PEM).decode() for c in authority.certificates)
+    return ""
+
+
+def legacy_signature(signed: SignedPayload, trust: TrustMaterial) -> LegacySignature:
+    """The `.sig` layer for a payload signed and logged in Rekor v1."""
+    at = datetime.fromtimestamp(signed.rekor.integrated_time, tz=timezone.utc)
+    stamp = None
+    if signed.rfc3161_timestamp is not None:
+        encoded = base64.b64encode(signed.rfc3161_timestamp).decode()
+        stamp = go_json.encode({"SignedRFC3161Timestamp": encoded})  # pkg/cosign/bundle/tsa.go
+    return LegacySignature(
+        payload=signed.payload,
+        claims=None,  # encoding needs only the bytes
+        signature=base64.b64encode(signed.signature).decode(),
+        certificate=signed.certificate_pem,
+        chain=chain_pem(trust, signed.certificate_pem, at),
+        rekor=signed.rekor,
+        rfc3161_timestamp=stamp,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigWritten:
+    """Our layer is in the `.sig` manifest `manifest` (as last read), after `attempts` writes."""
+
+    manifest: Digest
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigPending:
+    """A layer written to (or found in) a `.sig` manifest, to be confirmed from `ready_at`."""
+
+    client: RegistryClient
+    repo: Repository
+    digest: Digest
+    signature: LegacySignature
+    ready_at: float  # time.monotonic() after which a confirming read proves the write held
+    attempts: int
+
+    @property
+    def ref(self) -> Reference:
+        return Reference(repository=self.repo, tag=signature_tag(self.digest))
+
+
+def append_signature(
+    client: RegistryClient,
+    repo: Repository,
+    digest: Digest,
+    signature: LegacySignature,
+    *,
+    attempts: int = 0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SigPending:
+    """Append `signature` to `digest`'s `.sig` manifest in `repo`, keeping every other layer.
+
+    One read-merge-write (again on 412 when the registry honours `If-Match`); the write holds
+    only once `confirm_signatures` has read it back after the settle time. Network. Raises
+    `InputError` when the tag holds something we must not replace (an index, or 1000 layers),
+    and `RegistryError` when the registry fails.
+    """
+    ref = Reference(repository=repo, tag=signature_tag(digest))
+    conflicts = 0
+    while True:
+        started = time.monotonic()
+        current, etag = client.fetch_manifest_with_etag(ref)
+        base = _base(current, ref)
+        if base is None or not _has(base, signature):
+            try:
+                _append(client, repo, ref, base, signature, etag)
+            except RegistryError as exc:
+                conflicts += 1
+                if exc.status != 412 or conflicts >= _CONFLICTS:  # 412: changed since our read
+                    raise
+                sleep(_backoff(conflicts))
+                continue
+        # A writer who read before our write has written a few of its cycles later; if that
+        # dropped our layer, a read after then shows it.
+        settle = min(_MAX_SETTLE, max(_MIN_SETTLE, 3 * (time.monotonic() - started)))
+        return SigPending(
+            client=client,
+            repo=repo,
+            digest=digest,
+            signature=signature,
+            ready_at=time.monotonic() + settle,
+            attempts=attempts + 1,
+        )
+
+
+def confirm_signatures(
+    pending: Sequence[SigPending],
+    *,
+    workers: ThreadPoolExecutor,
+    attempts: int = 10,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[SigWritten | ShipsignError]:
+    """Read every pending layer back once its settle time has passed; merge again what a
+    concurrent writer dropped, until each holds or `attempts` writes were made. In order.
+
+    Confirming after one wait for the whole batch keeps the settle time off the workers.
+    """
+    out: dict[int, SigWritten | ShipsignError] = {}
+    todo = dict(enumerate(pending))
+    while todo:
+        wait = max(p.ready_at for p in todo.values()) - time.monotonic()
+        if wait > 0:
+            sleep(wait)
+        items = list(todo.items())
+        found = list(workers.map(_confirm, [item for _, item in items]))
+        lost: list[tuple[int, SigPending]] = []
+        for (key, item), answer in zip(items, found, strict=True):
+            if answer is None and item.attempts >= attempts:
+                answer = _gave_up(item)
+            if answer is None:
+                _log.debug("%s lost our layer to a concurrent writer; merging again", item.ref)
+                lost.append((key, item))
+            else:
+                out[key] = answer
+        again = list(workers.map(partial(_again, sleep=sleep), [item for _, item in lost]))
+        todo = {}
+        for (key, _), result in zip(lost, again, strict=True):
+            if isinstance(result, SigPending):
+                todo[key] = result
+            else:
+                out[key] = result
+    return [out[k] for k in range(len(pending))]
+
+
+def _confirm(item: SigPending) -> SigWritten | ShipsignError | None:
+    try:
+        found = item.client.fetch_manifest(item.ref)
+    except ShipsignError as exc:
+        return exc
+    if isinstance(found, Manifest) and _has(found, item.signature):
+        return SigWritten(manifest=found.digest, attempts=item.attempts)
+    return None
+
+
+def _again(item: SigPending, *, sleep: Callable[[float], None]) -> SigPending | ShipsignError:
+    sleep(_backoff(item.attempts))  # spread concurrent writers apart
+    try:
+        return append_signature(
+            item.client, item.repo, item.digest, item.signature, attempts=item.attempts
+        )
+    except ShipsignError as exc:
+        return exc
+
+
+def _gave_up(item: SigPending) -> RegistryError:
+    return RegistryError(
+        f"cannot add a signature to {item.ref}: other writers kept replacing it "
+        f"({item.attempts} attempts)",
+        registry=item.repo.registry,
+        repository=item.repo.name,
+        operation="push signature",
+        hint="too many concurrent signers; run again (signatures already there are kept)",
+    )
+
+
+def _base(current: Manifest | Index | None, ref: Reference) -> Manifest | None:
+    if isinstance(current, Index):
+        raise InputError(
+            f"{ref} holds an image index, not a signature manifest",
+            where=str(ref),
+            expected="an image manifest with one layer per signature",
+            found=current.media_type,
+            hint="something other than cosign wrote this tag; it is left as it is",
+        )
+    return current
+
+
+def _append(
+    client: RegistryClient,
+    repo: Repository,
+    ref: Reference,
+    base: Manifest | None,
+    signature: LegacySignature,
+    etag: str | None,
+) -> None:
+    config = None
+    if base is not None:
+        config = client.fetch_blob(repo, base.config.digest, max_bytes=_CONFIG_MAX)
+        if config is None:
+            raise InputError(
+                f"the config blob of {ref} is missing",
+                where=f"{repo.name}@{base.config.digest}",
+                expected="the .sig image's config blob",
+                found="404",
+            )
+    image = build_signature_image([signature], base=base, base_config=config)
+    for _, data in image.blobs:
+        client.push_blob(repo, data)
+    client.push_manifest(repo, image.manifest, tag=ref.tag, if_match=etag)
+
+
+def _has(manifest: Manifest, signature: LegacySignature) -> bool:
+    # An ECDSA signature never repeats: the annotation names our layer, whoever merged it.
+    return any(
+        layer.annotations.get(SIGNATURE_ANNOTATION) == signature.signature
+        for layer in manifest.layers
+    )
+
+
+def _backoff(attempt: int) -> float:
+    # Full jitter: concurrent writers drift apart so that one of them wins each round.
+    return random.uniform(0, min(1.0, 0.05 * 2**attempt))  # noqa: S311  # not cryptographic

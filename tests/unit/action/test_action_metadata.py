@@ -1,0 +1,104 @@
+"""action.yml and the Dockerfile agree with the entry point: inputs, outputs, defaults, image."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipsign.action.inputs import INPUT_NAMES, env_name, parse_inputs
+from shipsign.action.outputs import OUTPUT_NAMES
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def load_action() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+    return doc
+
+
+def test_inputs_are_exactly_what_the_entry_point_reads() -> None:
+    assert list(load_action()["inputs"]) == list(INPUT_NAMES)
+
+
+def test_outputs_are_exactly_what_the_entry_point_writes() -> None:
+    assert list(load_action()["outputs"]) == list(OUTPUT_NAMES)
+
+
+def test_every_input_and_output_is_described() -> None:
+    action = load_action()
+    for section in ("inputs", "outputs"):
+        for name, spec in action[section].items():
+            assert len(spec.get("description", "")) > 10, f"{section}.{name} has no description"
+
+
+def test_documented_defaults() -> None:
+    inputs = load_action()["inputs"]
+    assert inputs["github-token"]["default"] == "${{ github.token }}"
+    assert inputs["summary"]["default"] == "true"
+    assert inputs["verify-after-sign"]["default"] == "true"
+    assert inputs["command"]["required"] is True
+    assert inputs["images"]["required"] is True
+
+
+@pytest.mark.parametrize("command", ["sign", "verify"])
+def test_action_yml_defaults_mean_what_the_code_defaults_mean(command: str) -> None:
+    """The runner sets every input, defaults included: they must parse as "not given"."""
+    env = {
+        env_name(name): str(spec.get("default", ""))
+        for name, spec in load_action()["inputs"].items()
+        if name != "github-token"  # an expression the runner evaluates
+    }
+    env[env_name("command")] = command
+    assert parse_inputs(env) == parse_inputs({env_name("command"): command})
+
+
+def test_runs_the_dockerfile() -> None:
+    runs = load_action()["runs"]
+    assert runs == {"using": "docker", "image": "Dockerfile"}
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's instructions (continuations joined), split into build stages."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    stages: list[list[str]] = [[]]
+    for line in lines:
+        if line.startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_base_image_is_pinned_by_digest() -> None:
+    preamble, *stages = dockerfile_stages()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", "\n".join(preamble), re.MULTILINE))
+    assert re.fullmatch(r"python:3\.\d+-slim-\w+@sha256:[0-9a-f]{64}", args["PYTHON_IMAGE"])
+    assert len(stages) == 2, "a builder stage and the final stage"
+    for stage in stages:
+        assert re.match(r"FROM \$\{PYTHON_IMAGE\}( AS \w+)?$", stage[0]), stage[0]
+
+
+def test_final_stage_copies_the_virtualenv_and_runs_the_action() -> None:
+    builder, final = dockerfile_stages()[1:]
+    assert any("pip wheel" in line for line in builder)
+    assert any("--only-binary=:all:" in line for line in builder)
+    # No RUN in the final stage: nothing is installed or compiled there, only copied.
+    assert [line.split()[0] for line in final] == ["FROM", "ENV", "COPY", "ENTRYPOINT"]
+    assert "PYTHONDONTWRITEBYTECODE=1" in final[1]
+    assert final[2].startswith("COPY --from=builder ")
+    assert final[3] == 'ENTRYPOINT ["shipsign", "action"]'
+
+
+def test_entrypoint_is_the_installed_console_script() -> None:
+    (script,) = entry_points(group="console_scripts", name="shipsign")
+    assert script.value == "shipsign.cli:run"
+
+
+def test_docker_context_holds_what_builds_the_wheel() -> None:
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    assert ignore[ignore.index("*") :][:4] == ["*", "!pyproject.toml", "!README.md", "!src/"]
