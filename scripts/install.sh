@@ -56,7 +56,8 @@ stamp=.venv/.shipsign-deps
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "pip install -e '.[test]' into .venv"
-  "$py" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$py" -m pip install -q --disable-pip-version-check --upgrade pip \
+    2> >(grep -v '^WARNING: Location' >&2)
   "$py" -m pip install -q --disable-pip-version-check -e '.[test]' \
     2> >(grep -v '^WARNING: Location' >&2)
   echo "$want" > "$stamp"
