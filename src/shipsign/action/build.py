@@ -7,7 +7,7 @@ the runner's `~/.docker/config.json`): `registry-logins`, and `github-token` for
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,8 +98,8 @@ def build_trust(inputs: ActionInputs) -> TrustOptions:
     )
 
 
-def build_verify_request(inputs: ActionInputs) -> VerifyRequest:
-    """The `verify` use case's request for these inputs."""
+def build_verify_request(inputs: ActionInputs, keychain: Keychain) -> VerifyRequest:
+    """The `verify` use case's request for these inputs, with the logins of `build_keychain`."""
     from shipsign.verify import SourceFormat, VerifyRequest
 
     return VerifyRequest(
@@ -109,17 +109,21 @@ def build_verify_request(inputs: ActionInputs) -> VerifyRequest:
         format=SourceFormat(inputs.format),
         recursive=inputs.recursive,
         insecure_registries=inputs.insecure_registries,
+        keychain=keychain,
     )
 
 
-def build_sign_request(inputs: ActionInputs, token: Secret, keychain: Keychain) -> SignRequest:
-    """The `sign` use case's request: the identity token was fetched (and masked) already."""
+def build_sign_request(
+    inputs: ActionInputs, token_source: Callable[[], Secret], keychain: Keychain
+) -> SignRequest:
+    """The `sign` use case's request; `token_source` gives (and masks) every identity token,
+    the first and each renewal."""
     from shipsign.sign import SignFormat, SignRequest
 
     return SignRequest(
         images=inputs.images,
         format=SignFormat(inputs.format),
-        identity_token=token,
+        identity_token_source=token_source,
         trust=build_trust(inputs),
         recursive=inputs.recursive,
         annotations=inputs.annotations,

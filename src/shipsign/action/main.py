@@ -32,14 +32,15 @@ from shipsign.action.outputs import (
 from shipsign.present.exitcodes import INTERNAL, exit_code_for, report_code
 from shipsign.secret import Secret
 
-__all__ = ["run"]
+__all__ = ["masked_ambient_token", "run"]
 
 
 def run(env: Mapping[str, str] | None = None) -> int:
     """Run the action with the runner's environment (default `os.environ`); return the exit code.
 
-    Never raises: an error becomes one `::error::` annotation and its exit code. The identity
-    token is requested from the runner (`id-token: write`) through `os.environ`.
+    Never raises: an error becomes one `::error::` annotation and its exit code. Identity
+    tokens are requested from the runner (`id-token: write`) through `os.environ`, each one
+    masked as it arrives (`masked_ambient_token`).
     """
     source = os.environ if env is None else env
     _mask(raw_secrets(source))
@@ -71,18 +72,10 @@ def _configure_logging(env: Mapping[str, str]) -> None:
 
 
 def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> int:
-    from shipsign.oci.client import Registries
     from shipsign.present.verify import image_markdown, verify_text
     from shipsign.verify import verify_images
 
-    request = build_verify_request(inputs)
-    registries = Registries(
-        keychain=build_keychain(inputs, env), insecure=inputs.insecure_registries, env=env
-    )
-    try:
-        report = verify_images(request, registries=registries)
-    finally:
-        registries.close()
+    report = verify_images(build_verify_request(inputs, build_keychain(inputs, env)))
     workflow.echo_untrusted(verify_text(report))
     for title, message in verify_annotations(report):
         workflow.annotate("error", message, title=title)
@@ -92,17 +85,25 @@ def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     return report_code(report)
 
 
-def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
+def masked_ambient_token() -> Secret:
+    """Fetch an identity token from the runner (`id-token: write`) and mask it before use.
+
+    The sign use case calls this for its first token and for every renewal, so each token is
+    masked before anything that could show it is printed. Network: the runner's OIDC endpoint.
+    """
     from shipsign.keyless.identity import resolve_identity_token
 
-    # Fetched here, not in the use case, so that it is masked before anything else is printed.
-    identity = resolve_identity_token(None, now=datetime.now(timezone.utc))
-    workflow.add_mask(identity.token.reveal())
+    token = resolve_identity_token(None, now=datetime.now(timezone.utc)).token
+    workflow.add_mask(token.reveal())
+    return token
 
+
+def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     from shipsign.present import sign as present
     from shipsign.sign import sign_images
 
-    report = sign_images(build_sign_request(inputs, identity.token, build_keychain(inputs, env)))
+    keychain = build_keychain(inputs, env)
+    report = sign_images(build_sign_request(inputs, masked_ambient_token, keychain))
     workflow.echo_untrusted(present.sign_text(report))
     for title, message in sign_annotations(report):
         workflow.annotate("error", message, title=title)

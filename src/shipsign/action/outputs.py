@@ -35,14 +35,20 @@ def _lines(values: list[str]) -> str:
 
 
 def verify_outputs(report: VerifyReport) -> dict[str, str]:
-    """`result` is `shipsign verify --output json`; the others list what passed."""
+    """`result` is `shipsign verify --output json`; the others list what passed.
+
+    `signatures` means what it means for sign: one `REPOSITORY@DIGEST` line per signature
+    manifest (`.sig` manifest or bundle referrer) holding a signature that verified.
+    """
     from shipsign.present.verify import verify_json
 
-    passed = [sig for image in report.all_results() for sig in image.verified]
-    indexes = [sig.outcome.facts.log_index for sig in passed]
+    passed = [(image, sig) for image in report.all_results() for sig in image.verified]
+    indexes = [sig.outcome.facts.log_index for _, sig in passed]
     return {
         "result": json.dumps(verify_json(report), indent=2),
-        "signatures": _lines([sig.location for sig in passed]),
+        "signatures": _lines(
+            [f"{image.repository}@{sig.manifest}" for image, sig in passed if sig.manifest]
+        ),
         "rekor-log-indexes": _lines([str(i) for i in indexes if i is not None]),
         "verified": "true" if report.ok else "false",
     }
@@ -73,7 +79,10 @@ def verify_annotations(report: VerifyReport) -> list[Annotation]:
 
 
 def sign_outputs(report: SignReport, result: dict[str, object]) -> dict[str, str]:
-    """`result` is `shipsign sign --output json` (given); the others list what was written."""
+    """`result` is `shipsign sign --output json` (given); the others list what was written.
+
+    `signatures`: one `REPOSITORY@DIGEST` line per signature manifest (`.sig` or referrer).
+    """
     return {
         "result": json.dumps(result, indent=2),
         "signatures": _lines(

@@ -46,7 +46,11 @@ def run() -> None:
 def _configure_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
-    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from shipsign.cli.render import RedactingFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler])
     if verbosity == 1:
         logging.getLogger("shipsign").setLevel(logging.DEBUG)
     else:

@@ -6,6 +6,8 @@ rich is imported lazily, inside the functions that draw tables.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,7 +19,24 @@ if TYPE_CHECKING:
     from shipsign.inspect import LegacyAttachment, ResolvedImage, TreeReport
     from shipsign.oci import Descriptor
 
-__all__ = ["error", "error_line", "out", "resolved", "tree", "warn"]
+__all__ = ["RedactingFormatter", "error", "error_line", "out", "resolved", "scrub", "tree", "warn"]
+
+# A URL path's query (upload locations carry the upload's state there), and anything shaped
+# like a JWT (an OIDC token): library messages and tracebacks may quote either.
+_QUERY = re.compile(r"(/[^\s?#'\"]*)\?[^\s'\")]+")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
+
+
+def scrub(text: str) -> str:
+    """`text` without URL query strings and JWT-like tokens, for stderr and logs."""
+    return _JWT.sub("***", _QUERY.sub(r"\1?…", text))
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines (ours and every library's, at -vv) with `scrub` applied."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 def out(text: str) -> None:
@@ -50,18 +69,24 @@ def error_line(text: str) -> None:
 def error(exc: BaseException, *, verbose: bool) -> None:
     """Render an exception for a person: what, then where / expected / found / hint."""
     if isinstance(exc, ShipsignError):
-        lines = [f"error: {exc.what}"]
+        # Registries' and services' messages are quoted in these fields: one line each.
+        lines = [f"error: {_field(exc.what)}"]
         width = max((len(k) for k, _ in exc.details()), default=0) + 1
-        lines += [f"  {k + ':':<{width}} {v}" for k, v in exc.details()]
-        sys.stderr.write("\n".join(lines) + "\n")
+        lines += [f"  {k + ':':<{width}} {_field(v)}" for k, v in exc.details()]
+        sys.stderr.write(scrub("\n".join(lines)) + "\n")
         if verbose:
-            traceback.print_exception(exc, file=sys.stderr)
+            _traceback(exc)
         return
-    sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+    sys.stderr.write(scrub(f"internal error: {type(exc).__name__}: {exc}") + "\n")
     if verbose:
-        traceback.print_exception(exc, file=sys.stderr)
+        _traceback(exc)
     else:
         sys.stderr.write("  this is a bug in shipsign; run again with -v for the traceback\n")
+
+
+def _traceback(exc: BaseException) -> None:
+    # The chained library exceptions quote whole URLs (requests: "... with url: /v2/...?_state=").
+    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
 
 
 def resolved(images: Sequence[ResolvedImage], *, output: str) -> None:
@@ -112,25 +137,30 @@ def _draw(nodes: list[_Node], prefix: str) -> list[str]:
     return lines
 
 
+def _field(text: str) -> str:
+    """A registry's (or a certificate's) text on one line, its control characters escaped, so
+    that it cannot draw tree lines of its own or reach the terminal as escape sequences."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _legacy_node(attachment: LegacyAttachment) -> _Node:
     count = len(attachment.layers)
     layers: list[_Node] = []
     for layer in attachment.layers:
-        text = f"{layer.digest} {layer.media_type}"
+        text = f"{layer.digest} {_field(layer.media_type)}"
         if layer.signer is not None:
-            text += (
-                f"\n  identity: {layer.signer.identity}\n  issuer:   {layer.signer.issuer or '-'}"
-            )
+            identity, issuer = _field(layer.signer.identity), _field(layer.signer.issuer or "-")
+            text += f"\n  identity: {identity}\n  issuer:   {issuer}"
         elif layer.certificate_problem is not None:
-            text += f"\n  certificate unreadable: {layer.certificate_problem}"
+            text += f"\n  certificate unreadable: {_field(layer.certificate_problem)}"
         layers.append((text, []))
     kind = attachment.kind.name.lower()
     return (f"{kind}: tag {attachment.tag}, {count} layer{'s' * (count != 1)}", layers)
 
 
 def _referrer_node(d: Descriptor) -> _Node:
-    text = f"{d.digest} {d.artifact_type or d.media_type}"
-    text += "".join(f"\n  {k}: {v}" for k, v in sorted(d.annotations.items()))
+    text = f"{d.digest} {_field(d.artifact_type or d.media_type)}"
+    text += "".join(f"\n  {_field(k)}: {_field(v)}" for k, v in sorted(d.annotations.items()))
     return (text, [])
 
 

@@ -23,6 +23,7 @@ from shipsign.oci.media import (
     OCI_MANIFEST,
     Descriptor,
     Manifest,
+    append_layers,
     build_manifest,
 )
 from shipsign.oci.reference import Digest
@@ -70,7 +71,7 @@ def build_signature_image(
     """
     if base is not None:
         config_doc = _base_config(base, base_config)
-        layers = list(base.layers)
+        existing = len(base.layers)
         media_type, config_type = base.media_type, base.config.media_type
     else:
         config_doc = {
@@ -80,15 +81,16 @@ def build_signature_image(
             "rootfs": {"type": "layers"},
             "config": {},
         }
-        layers = []
+        existing = 0
         media_type = DOCKER_MANIFEST if docker_media_types else OCI_MANIFEST
         config_type = DOCKER_CONFIG if docker_media_types else OCI_CONFIG
-    if len(layers) + len(signatures) > MAX_SIGNATURES:
+    if existing + len(signatures) > MAX_SIGNATURES:
         raise InputError(
             "too many signatures for one .sig image",
             expected=f"at most {MAX_SIGNATURES} layers (cosign's limit)",
-            found=str(len(layers) + len(signatures)),
+            found=str(existing + len(signatures)),
         )
+    layers: list[Descriptor] = []
     blobs = []
     history = list(config_doc.get("history") or [])
     diff_ids = list((config_doc.get("rootfs") or {}).get("diff_ids") or [])
@@ -112,14 +114,12 @@ def build_signature_image(
     }
     config = encode_config(config_doc)
     config_digest = Digest.of(config)
-    manifest = build_manifest(
-        config=Descriptor(media_type=config_type, digest=config_digest, size=len(config)),
-        layers=layers,
-        annotations=base.annotations if base is not None else None,
-        subject=base.subject if base is not None else None,
-        artifact_type=base.artifact_type if base is not None else None,
-        media_type=media_type,
-    )
+    descriptor = Descriptor(media_type=config_type, digest=config_digest, size=len(config))
+    if base is not None:
+        # Someone else's layers are appended to, never re-encoded from our model of them.
+        manifest = append_layers(base, config=descriptor, layers=layers)
+    else:
+        manifest = build_manifest(config=descriptor, layers=layers, media_type=media_type)
     return SignatureImage(manifest=manifest, config=config, blobs=((config_digest, config), *blobs))
 
 

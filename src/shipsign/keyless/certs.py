@@ -14,6 +14,8 @@ from shipsign.keyless.fulcio_identity import fulcio_extension, subject_alternati
 
 __all__ = ["CertIdentity", "parse_cert_identity"]
 
+# What cryptography raises for extensions it cannot decode (UnicodeDecodeError is a ValueError).
+_MALFORMED = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 _ISSUER_V2, _ISSUER_V1 = 8, 1  # 1.3.6.1.4.1.57264.1.8 (DER UTF8String), 1.1 (raw, deprecated)
 
 
@@ -28,14 +30,20 @@ class CertIdentity:
 def parse_cert_identity(pem: str) -> CertIdentity:
     """Read the first SAN and the OIDC issuer (1.8, else 1.1) from one PEM certificate.
 
-    Raises `InputError` if the text is not a PEM certificate, names no identity, or has a
-    malformed issuer extension.
+    Raises `InputError` if the text is not a PEM certificate, names no identity, or has
+    malformed extensions (the certificate comes from a registry: anyone may have written it).
     """
     try:
         cert = x509.load_pem_x509_certificate(pem.encode("utf-8"))
     except ValueError as exc:
         raise InputError("not a PEM certificate", found=str(exc)[:200]) from None
-    names = subject_alternative_names(cert)
+    try:
+        # cryptography decodes extensions lazily, on first access: here.
+        names = subject_alternative_names(cert)
+    except _MALFORMED as exc:
+        raise InputError(
+            "certificate has malformed extensions", found=f"{type(exc).__name__}: {exc}"[:200]
+        ) from None
     if not names:
         raise InputError("certificate names no identity (no usable subject alternative name)")
     try:

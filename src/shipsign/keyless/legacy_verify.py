@@ -221,9 +221,15 @@ class _Run:
                 )
             return
         if self.trust is None:
-            self.fail(
-                Check.REKOR_SET, "a trusted root to check the Rekor bundle with", "none given", part
-            )
+            # Without a trusted root the log entry can only be ignored, which is what
+            # `--key --insecure-ignore-tlog` asks for (as cosign's flag); never for keyless.
+            if require:
+                self.fail(
+                    Check.REKOR_SET,
+                    "a trusted root to check the Rekor bundle with",
+                    "none given",
+                    part,
+                )
             return
         trust = self.trust
         try:

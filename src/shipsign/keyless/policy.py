@@ -130,9 +130,9 @@ class IdentityPolicy:
                 lambda v: pattern.fullmatch(v) is not None,
             )
         if self.github_repository is not None:
-            want = _strip_github(self.github_repository)
+            given, want = self.github_repository, _repository_uri(self.github_repository)
             found = _first_extension(cert, _REPOSITORY)
-            claim(Check.GITHUB_REPOSITORY, want, found, lambda v: _strip_github(v) == want)
+            claim(Check.GITHUB_REPOSITORY, given, found, lambda v: _repository_uri(v) == want)
         for check, value, numbers in (
             (Check.GITHUB_REF, self.github_ref, _REF),
             (Check.GITHUB_WORKFLOW_TRIGGER, self.github_workflow_trigger, _TRIGGER),
@@ -174,12 +174,15 @@ def _equals(want: str) -> Callable[[str], bool]:
     return lambda found: found == want
 
 
-def _strip_github(value: str) -> str:
-    """`https://<host>/OWNER/REPO` or `OWNER/REPO` → `OWNER/REPO`."""
-    for scheme in ("https://", "http://"):
-        if value.startswith(scheme):
-            return value[len(scheme) :].partition("/")[2]
-    return value
+def _repository_uri(value: str) -> str:
+    """`OWNER/REPO` → `https://github.com/OWNER/REPO`; a URI (GitHub Enterprise) stays as is.
+
+    The host is part of the claim: `gitlab.com/OWNER/REPO` (extension 1.12 of a GitLab CI
+    certificate) is another repository than github.com's `OWNER/REPO`.
+    """
+    if value.startswith(("https://", "http://")):
+        return value.rstrip("/")
+    return _GITHUB + value.strip("/")
 
 
 def _as_github_uri(value: str) -> str:

@@ -51,8 +51,9 @@ from shipsign.keyless.retrying import (
 # has expired; re-exported so that nothing else imports sigstore internals.
 __all__ = ["ExpiredCertificate", "ServiceClients"]
 
-# What sigstore raises when an answer came but cannot be used (missing fields, bad JSON, ...).
-_UNUSABLE = (FulcioClientError, RekorClientError, ValueError, KeyError, TypeError)
+# What sigstore raises when an answer came but cannot be used (missing fields, bad JSON, an
+# entry of another kind: `InvalidBundle`, one of sigstore's own `Error`s, ...).
+_UNUSABLE = (FulcioClientError, RekorClientError, SigstoreError, ValueError, KeyError, TypeError)
 _ENTRY_UUID = re.compile(r"(?<![0-9a-f])([0-9a-f]{80}|[0-9a-f]{64})(?![0-9a-f])")
 
 

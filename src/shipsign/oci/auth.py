@@ -172,7 +172,7 @@ def check_realm(realm: str, *, registry_host: str, insecure: bool) -> str:
             found=realm,
             expected="an https:// URL" if not insecure else "an http(s):// URL",
         )
-    realm_ip, registry_ip = _ip(parts.hostname), _ip(registry_host.rsplit(":", 1)[0])
+    realm_ip, registry_ip = _ip(parts.hostname), _ip(_host(registry_host))
     if realm_ip is None:
         return realm
     if realm_ip.is_link_local or realm_ip.is_multicast or realm_ip.is_unspecified:
@@ -182,7 +182,8 @@ def check_realm(realm: str, *, registry_host: str, insecure: bool) -> str:
             found=realm,
         )
     internal = realm_ip.is_loopback or realm_ip.is_private
-    registry_internal = registry_host.startswith("localhost") or (
+    # The host part exactly: "localhost.example.com" is a public name, not this machine.
+    registry_internal = _host(registry_host).lower() == "localhost" or (
         registry_ip is not None and (registry_ip.is_loopback or registry_ip.is_private)
     )
     if internal and not registry_internal:
@@ -192,6 +193,13 @@ def check_realm(realm: str, *, registry_host: str, insecure: bool) -> str:
             found=realm,
         )
     return realm
+
+
+def _host(registry_host: str) -> str:
+    """The host of `host[:port]` (IPv6 literals keep their brackets)."""
+    if registry_host.startswith("["):
+        return registry_host.partition("]")[0] + "]"
+    return registry_host.rsplit(":", 1)[0] if registry_host.count(":") == 1 else registry_host
 
 
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

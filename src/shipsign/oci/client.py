@@ -192,15 +192,22 @@ class RegistryClient:
         return reply.body
 
     def push_blob(
-        self, repo: Repository, data: bytes, *, mount_from: Repository | None = None
+        self,
+        repo: Repository,
+        data: bytes,
+        *,
+        mount_from: Repository | None = None,
+        check_first: bool = True,
     ) -> Digest:
         """Upload `data` unless the blob exists (then one HEAD and nothing else).
 
         With `mount_from` (same registry) try a cross-repository mount first; a registry that
-        does not mount answers 202 and we upload instead.
+        does not mount answers 202 and we upload instead. `check_first=False` skips the HEAD,
+        for a blob the caller knows to be new (one holding a fresh signature): uploading a
+        blob that is there after all only stores the same bytes again.
         """
         digest = Digest.of(data)
-        if self._blob_exists(repo, digest, push=True):
+        if check_first and self._blob_exists(repo, digest, push=True):
             return digest
         call = self._call("push blob", repo)
         path = f"/v2/{repo.path}/blobs/uploads/"

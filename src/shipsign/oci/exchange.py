@@ -16,6 +16,7 @@ from shipsign.oci.transport import (
     Call,
     Reply,
     Transport,
+    origin,
     parse_registry_errors,
     redact,
 )
@@ -35,7 +36,7 @@ class Exchange:
     ) -> None:
         self.registry = registry
         self.base_url = base_url
-        self._netloc = urlsplit(base_url).netloc
+        self._origin = origin(base_url)
         self._transport = transport
         self._auth = auth
 
@@ -60,7 +61,7 @@ class Exchange:
         `push` asks for the `pull,push` scope on `call`'s repository.
         """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
-        ours = urlsplit(url).netloc == self._netloc  # upload locations may point elsewhere
+        ours = origin(url) == self._origin  # upload locations may point elsewhere
         scope = repository_scope(call.repository[len(self.registry) + 1 :], push=push)
         send_headers = dict(headers or {})
         if ours:
@@ -80,8 +81,18 @@ class Exchange:
             )
 
         reply = send()
-        if reply.status == 401 and ours:
-            request = self._auth.challenge(reply.headers.get("www-authenticate"), scope)
+        # Only the registry's own challenge is answered: a 401 from a host it redirected us to
+        # (blob storage) must not make us send its credentials to a realm that host names.
+        if reply.status == 401 and ours and origin(reply.url) == self._origin:
+            try:
+                request = self._auth.challenge(reply.headers.get("www-authenticate"), scope)
+            except InputError as exc:  # the registry's header is malformed: not our input
+                what = f"the registry sent a malformed challenge: {exc.what}"
+                detail = f"WWW-Authenticate {exc.found}"
+                expected = "a Basic or Bearer challenge (RFC 7235 syntax)"
+                raise self.error(
+                    call, method, url, reply, what, expected=expected, detail=detail
+                ) from None
             if request is not None:
                 self._fetch_token(call, request)
             value = self._auth.header(scope, now=time.monotonic())
@@ -147,7 +158,15 @@ class Exchange:
             )
 
     def error(
-        self, call: Call, method: str, url: str, reply: Reply, what: str, *, expected: str = ""
+        self,
+        call: Call,
+        method: str,
+        url: str,
+        reply: Reply,
+        what: str,
+        *,
+        expected: str = "",
+        detail: str = "",
     ) -> RegistryError:
         """A `RegistryError` for `reply`, with the registry's error codes and messages."""
         codes = parse_registry_errors(reply.body)
@@ -160,7 +179,7 @@ class Exchange:
             codes=tuple(c for c, _ in codes),
             where=f"{method} {redact(url)}",
             expected=expected,
-            found=_found(reply.status, codes),
+            found=_found(reply.status, codes) + (f"; {detail}" if detail else ""),
         )
 
     def _refused(
@@ -169,6 +188,16 @@ class Exchange:
         codes = parse_registry_errors(reply.body)
         login = "as anonymous" if not self._auth.has_credential else "with the given login"
         who = f"token service {urlsplit(url).netloc}" if token else f"registry {self.registry}"
+        hint = (
+            "check the login for this registry and that it may "
+            + ("push to" if "push" in scope else "pull from")
+            + " this repository"
+        )
+        if not token and origin(reply.url) != self._origin:
+            # A redirect or upload location on another host: our credentials were not sent.
+            who = f"{urlsplit(reply.url).netloc} (where registry {self.registry} sent us)"
+            login = "without credentials, which only go to the registry itself"
+            hint = "the registry hands this request to a host that wants a login; ask its operator"
         return AuthError(
             f"{who} refused access to {call.repository} ({call.operation}) {login}",
             scope=scope,
@@ -177,11 +206,9 @@ class Exchange:
             operation=call.operation,
             status=reply.status,
             codes=tuple(c for c, _ in codes),
-            where=f"{method} {redact(url)}",
+            where=f"{method} {redact(reply.url)}",
             found=_found(reply.status, codes) + f"; scope {scope}",
-            hint="check the login for this registry and that it may "
-            + ("push to" if "push" in scope else "pull from")
-            + " this repository",
+            hint=hint,
         )
 
     def mismatch(

@@ -29,6 +29,7 @@ __all__ = [
     "Index",
     "Manifest",
     "Platform",
+    "append_layers",
     "build_index",
     "build_manifest",
     "decode_config_platform",
@@ -337,6 +338,26 @@ def build_manifest(
         doc["artifactType"] = artifact_type
     raw = encode_json(doc)
     return _decode_image(doc, raw, media_type)
+
+
+def append_layers(base: Manifest, *, config: Descriptor, layers: Iterable[Descriptor]) -> Manifest:
+    """`base` with a new config descriptor and `layers` appended; every other field kept.
+
+    Edits the decoded JSON, as `merge_index` does, so that what we do not model (a layer's
+    `urls` or `data`, fields of newer specs) survives a read-modify-write of someone's manifest.
+    The config descriptor keeps its other fields; only its media type, size and digest change.
+    """
+    doc = _object(_load(base.raw), "manifest")
+    old_config = _object(doc.get("config"), "config descriptor")
+    doc["config"] = {
+        **old_config,
+        "mediaType": config.media_type,
+        "size": config.size,
+        "digest": str(config.digest),
+    }
+    existing = _array(doc.get("layers", []), "layers")
+    doc["layers"] = [*existing, *(_encode_descriptor(d) for d in layers)]
+    return _decode_image(doc, encode_json(doc), base.media_type)
 
 
 def build_index(

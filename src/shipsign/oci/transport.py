@@ -27,6 +27,7 @@ __all__ = [
     "Reply",
     "ResponseHook",
     "Transport",
+    "origin",
     "parse_registry_errors",
     "redact",
 ]
@@ -60,6 +61,20 @@ class Reply:
     headers: Mapping[str, str]
     body: bytes
     url: str
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """`(scheme, host, port)` of a URL, the default port filled in: who may get credentials."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: matches no origin of ours
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
 
 
 def redact(url: str) -> str:
@@ -190,7 +205,7 @@ class Transport:
         max_bytes: int,
         follow_redirects: bool,
     ) -> Reply:
-        origin = urlsplit(url).netloc
+        first = origin(url)
         for _ in range(_REDIRECTS + 1):
             reply = self._once(call, method, url, headers, body, max_bytes)
             location = reply.headers.get("location")
@@ -199,8 +214,9 @@ class Transport:
             if reply.status not in (301, 302, 303, 307, 308):
                 return reply
             url = urljoin(url, location)
-            if urlsplit(url).netloc != origin:
-                # Blob storage redirects: credentials stay with the registry that asked.
+            if origin(url) != first:
+                # Blob storage redirects: credentials stay with the registry that asked, and
+                # never go out in clear text (an https → http redirect to the same host).
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         raise RegistryError(
             f"cannot {call.operation} on {call.registry}: more than {_REDIRECTS} redirects",

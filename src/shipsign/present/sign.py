@@ -32,14 +32,16 @@ def sign_text(report: SignReport) -> str:
         lines += ["", *_table(report)]
     notes = [(r, n) for r in report.results for n in r.notes if r.ok]
     if notes:
-        lines += ["", "Notes:"] + [f"  {_short_ref(r)} {r.format.value}: {n}" for r, n in notes]
+        lines += ["", "Notes:"]
+        lines += [f"  {_short_ref(r)} {r.format.value}: {_field(n)}" for r, n in notes]
     problems = report.failures()
     if problems or any(t.error for t in report.images):
         lines += ["", "Not signed or not verified:"]
         for target in report.images:
             if target.error is not None:
-                lines.append(f"  ✘ {target.input}: not resolved: {target.error.what}")
-                lines += [f"      {k}: {v}" for k, v in target.error.details()]
+                what = _field(target.error.what)
+                lines.append(f"  ✘ {_field(target.input)}: not resolved: {what}")
+                lines += [f"      {k}: {_field(v)}" for k, v in target.error.details()]
         for result in problems:
             lines += _problem_lines(result)
     if report.services:
@@ -48,6 +50,13 @@ def sign_text(report: SignReport) -> str:
         lines += ["", "Verify as a consumer would:"] + [f"  {c}" for c in report.verify_commands]
     lines += ["", _verdict(report)]
     return "\n".join(lines) + "\n"
+
+
+def _field(text: object) -> str:
+    """One value on one line, control characters escaped: registries' error messages and
+    certificate names are others' text and must not reach the terminal as escape sequences
+    or as lines of their own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _target_line(target: ImageTarget) -> str:
@@ -95,10 +104,10 @@ def _table(report: SignReport) -> list[str]:
 
 
 def _problem_lines(result: SignResult) -> list[str]:
-    lines = [f"  ✘ {result.reference} {result.format.value}: {_why(result)}"]
-    lines += [f"      note: {n}" for n in result.notes]
+    lines = [f"  ✘ {result.reference} {result.format.value}: {_field(_why(result))}"]
+    lines += [f"      note: {_field(n)}" for n in result.notes]
     if result.error is not None:
-        lines += [f"      {k}: {v}" for k, v in result.error.details()]
+        lines += [f"      {k}: {_field(v)}" for k, v in result.error.details()]
     return lines
 
 

@@ -54,26 +54,33 @@ def _printable(text: str) -> str:
     return "".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _field(text: object) -> str:
+    """One value on one line: a line break inside a signer's or registry's text must not start
+    a line of its own (it could read as another image's "✔ verified")."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _image_text(image: ImageResult, *, indent: str) -> list[str]:
     name = f"{image.repository}@{image.digest}" if image.digest else image.input
     if image.platform is not None:
         name += f" ({image.platform})"
-    lines = [f"{indent}{_MARK[image.status]} {name}: {_headline(image)}"]
-    lines += [f"{indent}    note: {note}" for note in image.notes]
+    lines = [f"{indent}{_MARK[image.status]} {_field(name)}: {_field(_headline(image))}"]
+    lines += [f"{indent}    note: {_field(note)}" for note in image.notes]
     if image.status is ImageStatus.VERIFIED:
         for sig in image.verified:
             lines.append(f"{indent}    {_facts_line(sig)}")
         return lines
     if image.status is ImageStatus.UNREACHABLE and image.error is not None:
-        lines.append(f"{indent}    error: {image.error.what}")
-        lines += [f"{indent}      {k}: {v}" for k, v in image.error.details()]
+        lines.append(f"{indent}    error: {_field(image.error.what)}")
+        lines += [f"{indent}      {k}: {_field(v)}" for k, v in image.error.details()]
     for sig in image.signatures:
-        lines.append(f"{indent}    - {sig.outcome.format.value} signature at {sig.location}")
+        where = _field(sig.location)
+        lines.append(f"{indent}    - {sig.outcome.format.value} signature at {where}")
         for failure in sig.outcome.failures:
             lines += _failure_lines(failure, indent + "        ")
     if image.looked_in and image.status is not ImageStatus.UNSIGNED:  # the headline says it
         label = "looked in" if image.signatures else "looked in, found nothing"
-        lines.append(f"{indent}    {label}: {', '.join(image.looked_in)}")
+        lines.append(f"{indent}    {label}: {_field(', '.join(image.looked_in))}")
     return lines
 
 
@@ -98,11 +105,11 @@ def _headline(image: ImageResult) -> str:
 
 def _facts_line(sig: FoundSignature) -> str:
     f = sig.outcome.facts
-    parts = [f"{sig.outcome.format.value} at {sig.location}"]
+    parts = [f"{sig.outcome.format.value} at {_field(sig.location)}"]
     if f.identity:
-        parts.append(f"identity {f.identity}")
+        parts.append(f"identity {_field(f.identity)}")
     if f.issuer:
-        parts.append(f"issuer {f.issuer}")
+        parts.append(f"issuer {_field(f.issuer)}")
     if f.key_id:
         parts.append(f"key {f.key_id[:16]}")
     if f.log_index is not None:
@@ -114,9 +121,9 @@ def _facts_line(sig: FoundSignature) -> str:
 
 def _failure_lines(failure: CheckFailure, indent: str) -> list[str]:
     return [
-        f"{indent}check {failure.check} failed ({failure.where})",
-        f"{indent}  expected: {failure.expected}",
-        f"{indent}  found:    {failure.found}",
+        f"{indent}check {failure.check} failed ({_field(failure.where)})",
+        f"{indent}  expected: {_field(failure.expected)}",
+        f"{indent}  found:    {_field(failure.found)}",
     ]
 
 
@@ -218,7 +225,7 @@ def blob_text(report: BlobReport) -> str:
         sig = FoundSignature(location=report.bundle, outcome=report.outcome)
         text = f"✔ {name}: verified\n    {_facts_line(sig)}\n    (trust: {report.trust_source})\n"
         return _printable(text)
-    lines = [f"✘ {name}: the bundle {report.bundle} did not verify"]
+    lines = [f"✘ {_field(name)}: the bundle {_field(report.bundle)} did not verify"]
     for failure in report.outcome.failures:
         lines += _failure_lines(failure, "    ")
     return _printable("\n".join(lines) + "\n")

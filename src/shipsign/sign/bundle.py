@@ -1,6 +1,7 @@
 """Publish one Sigstore bundle as an OCI 1.1 referrer of the image at one location
-(formats.md §3.3-3.4): the blobs, the manifest by digest, then the referrers fallback index
-where the registry has no referrers API (`oci.referrers.add_referrer` merges and confirms).
+(formats.md §3.3-3.4): the blobs and the manifest by digest (`push_bundle`); listing it, in the
+referrers fallback index where the registry has no referrers API, is `oci.referrers`' job
+(`write_referrer` merges, `confirm_referrers` confirms a batch).
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ import threading
 
 from shipsign.formats.bundle_ref import BundleArtifact
 from shipsign.oci.client import RegistryClient
-from shipsign.oci.media import EMPTY_JSON, referrer_descriptor
+from shipsign.oci.media import EMPTY_JSON
 from shipsign.oci.reference import Digest, Repository
-from shipsign.oci.referrers import ReferrersSource, add_referrer
 
-__all__ = ["KnownBlobs", "write_bundle"]
+__all__ = ["KnownBlobs", "push_bundle"]
 
 
 class KnownBlobs:
@@ -35,25 +35,21 @@ class KnownBlobs:
             self._seen.add(item)
 
 
-def write_bundle(
-    client: RegistryClient,
-    repo: Repository,
-    subject: Digest,
-    artifact: BundleArtifact,
-    *,
-    known: KnownBlobs,
-) -> ReferrersSource:
-    """Push `artifact` to `repo` and make it a referrer of `subject` (network).
+def push_bundle(
+    client: RegistryClient, repo: Repository, artifact: BundleArtifact, *, known: KnownBlobs
+) -> None:
+    """Push `artifact`'s blobs and its manifest (by digest) to `repo` (network).
 
-    Nothing in the registry is replaced: the manifest goes by digest, the index is merged.
-    Raises `RegistryError` when the registry fails after retries.
+    Nothing in the registry is replaced. Raises `RegistryError` when the registry fails after
+    retries.
     """
     for digest, data in artifact.blobs:
         key = (repo.name, digest)
         if key in known:
             continue
-        client.push_blob(repo, data)
         if data == EMPTY_JSON:
+            client.push_blob(repo, data)  # shared by every artifact: usually there already
             known.add(key)
+        else:
+            client.push_blob(repo, data, check_first=False)  # the bundle: a fresh signature
     client.push_manifest(repo, artifact.manifest)
-    return add_referrer(client, repo, subject, referrer_descriptor(artifact.manifest))

@@ -2,11 +2,14 @@
 issuer, in the same format, over the same claims (the legacy payload names this repository and
 carries our annotations; the bundle's statement is cosign's sign predicate with our annotations).
 
-Reads only. Signatures by anyone else are never touched: they are simply not ours.
+Reads only. Signatures by anyone else are never touched: they are simply not ours. The read of
+the `.sig` tag or the referrers list is the caller's (`fetch_sig`, `fetch_referrers`), so that a
+write that follows at once can merge into it instead of reading again.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,12 +28,20 @@ from shipsign.keyless.legacy_verify import verify_legacy_signature
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
-from shipsign.oci.media import Manifest
+from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import fetch_referrers
+from shipsign.oci.referrers import FRESH_READ, ReferrersResult
 from shipsign.sign.statement import read_claims
 
-__all__ = ["Existing", "Mine", "find_bundle", "find_legacy", "signature_tag"]
+__all__ = [
+    "Existing",
+    "Mine",
+    "SigRead",
+    "fetch_sig",
+    "find_bundle",
+    "find_legacy",
+    "signature_tag",
+]
 
 _PAYLOAD_MAX = 1024 * 1024
 _BUNDLE_MAX = 4 * 1024 * 1024
@@ -60,21 +71,40 @@ class Existing:
     where: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigRead:
+    """One read of a `.sig` tag: what it held, its ETag, and when the read started."""
+
+    manifest: Manifest | Index | None
+    etag: str | None
+    read_at: float  # time.monotonic()
+
+    def fresh(self) -> bool:
+        """Young enough to be the base of a write (`oci.referrers.FRESH_READ`): a stale base
+        would lose layers written since, by writers who may have confirmed theirs already."""
+        return time.monotonic() - self.read_at <= FRESH_READ
+
+
 def signature_tag(digest: Digest) -> str:
     """cosign's legacy signature tag: `sha256-<hex>.sig`."""
     return f"{digest.tag_form}.sig"
 
 
-def find_legacy(
-    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine
-) -> Existing | None:
-    """Look for our signature among the layers of `digest`'s `.sig` manifest (network).
+def fetch_sig(client: RegistryClient, repo: Repository, digest: Digest) -> SigRead:
+    """Read `digest`'s `.sig` manifest with its ETag (network); absent is a `SigRead` too."""
+    started = time.monotonic()
+    ref = Reference(repository=repo, tag=signature_tag(digest))
+    manifest, etag = client.fetch_manifest_with_etag(ref)
+    return SigRead(manifest=manifest, etag=etag, read_at=started)
 
-    Layers whose certificate names someone else are not even fetched. (What is read here is
-    never the base of a write: by then it may be stale, and a stale base loses layers.)
-    """
+
+def find_legacy(
+    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine, read: SigRead
+) -> Existing | None:
+    """Look for our signature among the layers of the `.sig` manifest `read` found (network:
+    the payloads of layers certified for us; the others are not even fetched)."""
     tag = signature_tag(digest)
-    manifest = client.fetch_manifest(Reference(repository=repo, tag=tag))
+    manifest = read.manifest
     if not isinstance(manifest, Manifest):
         return None
     for n, layer in enumerate(manifest.layers):
@@ -104,10 +134,10 @@ def find_legacy(
 
 
 def find_bundle(
-    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine
+    client: RegistryClient, repo: Repository, digest: Digest, mine: Mine, listed: ReferrersResult
 ) -> Existing | None:
-    """Look for our cosign-sign bundle among `digest`'s referrers (network)."""
-    listed = fetch_referrers(client, repo, digest)
+    """Look for our cosign-sign bundle among `digest`'s referrers as `listed` (network: the
+    manifests and bundles of the candidates)."""
     for desc in listed.descriptors:
         predicate = desc.annotations.get(ANNOTATION_PREDICATE)
         if not is_bundle_referrer(desc) or predicate not in (None, COSIGN_SIGN_PREDICATE):

@@ -4,7 +4,9 @@
 The `.sig` tag is a read-modify-write without locks (cosign's "racy" multiple signatures). We
 keep every layer we find, write with `If-Match` when the registry gave an ETag, then re-read
 after a settle time of a few write cycles to confirm our layer is still there; on a lost
-update we merge again on top of what is there now and retry.
+update we merge again on top of what is there now and retry. The read may be the one that
+looked for an existing signature while it is fresh (`SigRead.fresh`); the settle time allows
+for that (`oci.referrers.settle_time`, the same protocol as the referrers fallback index).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.sign.existing import signature_tag
+from shipsign.oci.referrers import settle_time
+from shipsign.sign.existing import SigRead, fetch_sig, signature_tag
 
 __all__ = [
     "SigPending",
@@ -44,7 +47,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_MIN_SETTLE, _MAX_SETTLE = 0.1, 2.0
 _CONFLICTS = 5  # 412 answers to one append before we give up
 _CONFIG_MAX = 4 * 1024 * 1024
 
@@ -111,40 +113,49 @@ def append_signature(
     digest: Digest,
     signature: LegacySignature,
     *,
+    read: SigRead | None = None,
     attempts: int = 0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SigPending:
     """Append `signature` to `digest`'s `.sig` manifest in `repo`, keeping every other layer.
 
-    One read-merge-write (again on 412 when the registry honours `If-Match`); the write holds
-    only once `confirm_signatures` has read it back after the settle time. Network. Raises
-    `InputError` when the tag holds something we must not replace (an index, or 1000 layers),
-    and `RegistryError` when the registry fails.
+    One read-merge-write (again on 412 when the registry honours `If-Match`), merging into
+    `read` when it is still fresh, else into a new read; the write holds only once
+    `confirm_signatures` has read it back after the settle time. Network. Raises
+    `InputError` when the tag holds something we must not replace (an index, or 1000
+    layers), and `RegistryError` when the registry fails.
     """
     ref = Reference(repository=repo, tag=signature_tag(digest))
+    if attempts == 0:
+        # The payload is new unless a run wrote these exact claims before: no HEAD first.
+        client.push_blob(repo, signature.payload, check_first=False)
     conflicts = 0
     while True:
         started = time.monotonic()
-        current, etag = client.fetch_manifest_with_etag(ref)
-        base = _base(current, ref)
+        if read is not None and read.fresh():
+            current = read
+        else:
+            current = fetch_sig(client, repo, digest)
+            started = current.read_at
+        read = None
+        base = _base(current.manifest, ref)
         if base is None or not _has(base, signature):
             try:
-                _append(client, repo, ref, base, signature, etag)
+                _append(client, repo, ref, base, signature, current.etag)
             except RegistryError as exc:
                 conflicts += 1
                 if exc.status != 412 or conflicts >= _CONFLICTS:  # 412: changed since our read
                     raise
                 sleep(_backoff(conflicts))
                 continue
-        # A writer who read before our write has written a few of its cycles later; if that
-        # dropped our layer, a read after then shows it.
-        settle = min(_MAX_SETTLE, max(_MIN_SETTLE, 3 * (time.monotonic() - started)))
+        # A writer who read before our write has written within its cycle; if that dropped
+        # our layer, a read after then shows it.
         return SigPending(
             client=client,
             repo=repo,
             digest=digest,
             signature=signature,
-            ready_at=time.monotonic() + settle,
+            ready_at=time.monotonic() + settle_time(time.monotonic() - started),
             attempts=attempts + 1,
         )
 
@@ -250,8 +261,9 @@ def _append(
                 found="404",
             )
     image = build_signature_image([signature], base=base, base_config=config)
-    for _, data in image.blobs:
-        client.push_blob(repo, data)
+    # The payload is up already (`append_signature`); the config lists every layer's digest,
+    # ours included, so it is new too (and storing the same bytes again would be harmless).
+    client.push_blob(repo, image.config, check_first=False)
     client.push_manifest(repo, image.manifest, tag=ref.tag, if_match=etag)
 
 

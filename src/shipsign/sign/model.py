@@ -6,7 +6,7 @@ ok, negative or could not reach something, and the front ends map that to exit c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -72,14 +72,19 @@ def parse_annotations(pairs: tuple[str, ...]) -> Mapping[str, str]:
 class SignRequest:
     """What to sign, how, and with whose identity.
 
-    `identity_token` None means the CI environment's (GitHub Actions `id-token: write`, ...).
-    `keychain` None means the docker/podman config and credential helpers. Construction raises
-    `InputError` for a malformed annotation.
+    The identity token: `identity_token` is used as given and never renewed (a run that
+    outlives it fails when a new certificate is needed); `identity_token_source` is called for
+    the first token and again whenever the certificate must be renewed with a fresh token (it
+    may be called from a worker thread); with neither, the CI environment's (GitHub Actions
+    `id-token: write`, ...), renewed the same way. `keychain` None means the docker/podman
+    config and credential helpers. Construction raises `InputError` for a malformed annotation
+    or for both a token and a token source.
     """
 
     images: tuple[str, ...]
     format: SignFormat = SignFormat.BOTH
     identity_token: Secret | None = None
+    identity_token_source: Callable[[], Secret] | None = None
     trust: TrustOptions = field(default_factory=TrustOptions)
     recursive: bool = False
     annotations: tuple[str, ...] = ()  # KEY=VALUE, as given
@@ -90,6 +95,12 @@ class SignRequest:
 
     def __post_init__(self) -> None:
         parse_annotations(self.annotations)
+        if self.identity_token is not None and self.identity_token_source is not None:
+            raise InputError(
+                "give an identity token or a source of identity tokens, not both",
+                expected="identity_token or identity_token_source",
+                found="both",
+            )
 
     @property
     def annotation_map(self) -> Mapping[str, str]:

@@ -21,6 +21,7 @@ from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
 from shipsign.oci.client import Registries, RegistryClient
+from shipsign.oci.credentials import Keychain
 from shipsign.oci.media import Index
 from shipsign.oci.reference import Digest, Reference, Repository
 from shipsign.verify.lookup import (
@@ -56,7 +57,10 @@ _Lookup = Callable[
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifyRequest:
-    """What to verify and against which policy and trust."""
+    """What to verify and against which policy and trust.
+
+    `keychain` None means the docker/podman config and credential helpers.
+    """
 
     images: tuple[str, ...]
     policy: IdentityPolicy = field(default_factory=IdentityPolicy)
@@ -67,6 +71,7 @@ class VerifyRequest:
     insecure_registries: tuple[str, ...] = ()
     require_sct: bool = True
     require_tlog: bool = True
+    keychain: Keychain | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +90,8 @@ def verify_images(
     Raises `InputError` for bad input (reference, key file, trust file, missing identity, a tag
     that does not exist) and `UnreachableError` when trust cannot be fetched. Registry failures
     while looking for signatures are per-image `UNREACHABLE` results. Network: the registries
-    (plus Sigstore's TUF repository unless the trust is local or `--offline`).
+    (plus Sigstore's TUF repository unless the trust is local or `--offline`). `registries`
+    (with its keychain and insecure hosts) replaces the request's.
     """
     refs = [Reference.parse(image) for image in request.images]
     if not refs:
@@ -108,7 +114,9 @@ def verify_images(
         lookups.append(fetch_legacy_signatures)
     own = registries is None
     pool = (
-        registries if registries is not None else Registries(insecure=request.insecure_registries)
+        registries
+        if registries is not None
+        else Registries(keychain=request.keychain, insecure=request.insecure_registries)
     )
     ctx = _Context(
         registries=pool, checks=checks, lookups=tuple(lookups), recursive=request.recursive

@@ -103,7 +103,7 @@ def fetch_bundle_signatures(
             outcome = _missing(SignatureFormat.BUNDLE, layer.digest, location)
         else:
             outcome = checks.bundle(blob, digest)
-        found.append(FoundSignature(location=location, outcome=outcome))
+        found.append(FoundSignature(location=location, outcome=outcome, manifest=desc.digest))
     return found
 
 
@@ -131,7 +131,7 @@ def fetch_legacy_signatures(
         outcome = SignatureOutcome(
             format=SignatureFormat.LEGACY, facts=SignatureFacts(), failures=(failure,)
         )
-        return [FoundSignature(location=where, outcome=outcome)]
+        return [FoundSignature(location=where, outcome=outcome, manifest=manifest.digest)]
     found = []
     for n, layer in enumerate(manifest.layers):
         location = f"{where} layer {n}"
@@ -140,7 +140,7 @@ def fetch_legacy_signatures(
             outcome = _missing(SignatureFormat.LEGACY, layer.digest, location)
         else:
             outcome = checks.legacy(payload, layer, digest)
-        found.append(FoundSignature(location=location, outcome=outcome))
+        found.append(FoundSignature(location=location, outcome=outcome, manifest=manifest.digest))
     return found
 
 

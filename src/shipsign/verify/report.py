@@ -10,6 +10,7 @@ from enum import Enum
 
 from shipsign.errors import ShipsignError
 from shipsign.keyless.checks import SignatureOutcome
+from shipsign.oci.reference import Digest
 
 __all__ = ["FoundSignature", "ImageResult", "ImageStatus", "SourceFormat", "VerifyReport"]
 
@@ -33,10 +34,15 @@ class ImageStatus(str, Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FoundSignature:
-    """One signature found for an image, where it was found, and its verdict."""
+    """One signature found for an image, where it was found, and its verdict.
+
+    `manifest` is the signature manifest that holds it in the image's repository: the `.sig`
+    manifest (legacy) or the bundle referrer manifest; None for a bundle read from a file.
+    """
 
     location: str
     outcome: SignatureOutcome
+    manifest: Digest | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

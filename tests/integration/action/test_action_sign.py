@@ -140,6 +140,8 @@ def test_sign_three_registries_then_verify(
     doc = json.loads(checked.outputs["result"])
     assert [i["status"] for i in doc["images"]] == ["verified"] * 3
     assert set(checked.outputs["rekor-log-indexes"].splitlines()) <= {str(i) for i in indexes}
+    # `signatures` means the same for both commands: the signature manifests, one per line
+    assert sorted(checked.outputs["signatures"].splitlines()) == sorted(signatures)
     checked.assert_masked(secrets[:3])
 
 

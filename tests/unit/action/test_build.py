@@ -10,6 +10,7 @@ import pytest
 from shipsign.action.build import (
     build_keychain,
     build_policy,
+    build_sign_request,
     build_trust,
     build_verify_request,
     derived_secrets,
@@ -125,12 +126,29 @@ def test_verify_request() -> None:
         "INPUT_INSECURE-REGISTRIES": "127.0.0.1:5000",
         "INPUT_CERTIFICATE-IDENTITY": "me",
     }
-    request = build_verify_request(parse_inputs(env))
+    inputs = parse_inputs(env)
+    keychain = build_keychain(inputs, {})
+    request = build_verify_request(inputs, keychain)
+    assert request.keychain is keychain  # the use case builds its clients with the logins
     assert request.images == ("a.example/x@sha256:" + "0" * 64,)
     assert request.format is SourceFormat.BUNDLE
     assert request.recursive is True
     assert request.insecure_registries == ("127.0.0.1:5000",)
     assert request.policy.identity == "me"
+
+
+def test_sign_request_gets_its_tokens_from_the_source_so_it_can_renew_them() -> None:
+    env = {"INPUT_COMMAND": "sign", "INPUT_IMAGES": "a.example/x@sha256:" + "0" * 64}
+    inputs = parse_inputs(env)
+    keychain = build_keychain(inputs, {})
+
+    def source() -> Secret:
+        return Secret("a.b.c")
+
+    request = build_sign_request(inputs, source, keychain)
+    assert request.identity_token is None  # an explicit token would turn renewal off
+    assert request.identity_token_source is source
+    assert request.keychain is keychain
 
 
 def test_error_annotation_carries_the_details() -> None:

@@ -126,6 +126,29 @@ def test_existing_media_types_and_fields_are_kept() -> None:
     assert json.loads(image.config)["history"] == [{"created": ZERO}] * 2
 
 
+def test_appending_keeps_what_we_do_not_model_of_existing_layers() -> None:
+    _, (first, second) = _real("legacy-doc-salrashid-cloudbuild-gsa")
+    base = build_signature_image([first])
+    doc = json.loads(base.manifest.raw)
+    doc["layers"][0]["urls"] = ["https://mirror.example/blob"]
+    doc["layers"][0]["data"] = "e30="
+    doc["config"]["annotations"] = {"org.example.config": "kept"}
+    doc["org.example.future"] = {"kept": True}
+    manifest = _as_manifest(json.dumps(doc).encode())
+    image = build_signature_image([second], base=manifest, base_config=base.config)
+    out = json.loads(image.manifest.raw)
+    assert out["layers"][0] == doc["layers"][0]  # someone else's signature layer, untouched
+    assert out["org.example.future"] == {"kept": True}
+    assert out["config"]["annotations"] == {"org.example.config": "kept"}
+    assert (out["config"]["digest"], out["config"]["size"]) == (
+        "sha256:" + hashlib.sha256(image.config).hexdigest(),
+        len(image.config),
+    )
+    assert [layer["digest"] for layer in out["layers"]] == [
+        "sha256:" + hashlib.sha256(sig.payload).hexdigest() for sig in (first, second)
+    ]
+
+
 def test_base_config_must_match_its_descriptor() -> None:
     _, (signature, *_) = _real("legacy-doc-salrashid-gha-2026")
     base = build_signature_image([signature])

@@ -77,6 +77,8 @@ def test_issuer_v1_is_raw_bytes() -> None:
             _cert(x509.RFC822Name("a@b.c"), [("1.3.6.1.4.1.57264.1.8", b"\x04\x01x")]),
             "malformed issuer",
         ),
+        # a SAN extension that is not DER: cryptography raises ValueError when it is first read
+        (_cert(None, [("2.5.29.17", b"\x30\x03\x01\x01\xff")]), "malformed extensions"),
     ],
 )
 def test_unusable_certificates_raise_input_error(pem: str, says: str) -> None:

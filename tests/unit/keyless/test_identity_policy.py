@@ -159,6 +159,23 @@ def test_v2_extensions_win_and_legacy_ones_are_the_fallback() -> None:
     assert policy.check(legacy, where=WHERE) == []
 
 
+def test_github_repository_names_the_host_too() -> None:
+    gitlab = _cert({12: _der_utf8("https://gitlab.com/owner/repo")})
+    (failure,) = IdentityPolicy(github_repository="owner/repo").check(gitlab, where=WHERE)
+    assert (failure.check, failure.expected, failure.found) == (
+        "github_repository",
+        "owner/repo",  # as given; it means github.com's
+        "https://gitlab.com/owner/repo",
+    )
+    enterprise = _cert({12: _der_utf8("https://ghe.example.com/owner/repo")})
+    assert IdentityPolicy(github_repository="owner/repo").check(enterprise, where=WHERE)
+    pinned = IdentityPolicy(github_repository="https://ghe.example.com/owner/repo")
+    assert pinned.check(enterprise, where=WHERE) == []
+    github = _cert({12: _der_utf8("https://github.com/owner/repo")})
+    assert IdentityPolicy(github_repository="owner/repo").check(github, where=WHERE) == []
+    assert pinned.check(github, where=WHERE) != []
+
+
 def test_github_workflow_falls_back_to_the_uri_san() -> None:
     uri = "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main"
     cert = _cert({}, [x509.UniformResourceIdentifier(uri)])

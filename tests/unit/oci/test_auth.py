@@ -100,6 +100,10 @@ def test_hostile_headers_raise_only_input_error(header: str) -> None:
         ("https://10.0.0.5/token", "ghcr.io", False, False),  # public registry → internal host
         ("https://10.0.0.5/token", "10.0.0.4:5000", False, True),
         ("https://127.0.0.1/token", "localhost:5000", False, True),
+        ("https://127.0.0.1/token", "[::1]:5000", False, True),
+        # a public name that merely starts with "localhost" may not point us at this machine
+        ("https://127.0.0.1/token", "localhost.evil.example", False, False),
+        ("https://10.0.0.5/token", "localhostregistry.example:443", False, False),
         ("ftp://x/token", "x", True, False),
         ("https:///token", "x", False, False),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipsign.oci.transport import parse_registry_errors, redact
+from shipsign.oci.transport import origin, parse_registry_errors, redact
 
 
 def test_parse_registry_errors() -> None:
@@ -29,3 +29,12 @@ def test_redact_drops_query_state() -> None:
         == "/v2/a/blobs/uploads/u?…"
     )
     assert redact("https://r.io/v2/a/manifests/v1") == "/v2/a/manifests/v1"
+
+
+def test_origin_is_scheme_host_and_port() -> None:
+    assert origin("https://GHCR.io/v2/") == origin("https://ghcr.io:443/v2/a/blobs/uploads/u")
+    assert origin("https://ghcr.io/v2/") != origin("http://ghcr.io/v2/")  # clear text: another
+    assert origin("http://ghcr.io:443/") != origin("https://ghcr.io/")
+    assert origin("http://127.0.0.1:5000/v2/") != origin("http://127.0.0.1:5001/v2/")
+    assert origin("https://user@ghcr.io/x") == origin("https://ghcr.io/")
+    assert origin("https://ghcr.io:x/") != origin("https://ghcr.io/")

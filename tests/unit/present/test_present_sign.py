@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from shipsign.errors import RegistryError
@@ -114,3 +115,20 @@ def test_markdown_summary_table() -> None:
     assert f"| `index.docker.io/acme/app@{INDEX}` |  | legacy | ✘ unreachable | not-run |  |" in md
     assert "[42](https://search.sigstore.dev/?logIndex=42)" in md
     assert f"- ✘ `index.docker.io/acme/app@{INDEX}` legacy: cannot push manifest" in md
+
+
+def test_text_escapes_what_registries_say() -> None:
+    report = make_report(public=False)
+    hostile = RegistryError(
+        "cannot resolve ghcr.io/acme/app:v2\x1b]0;pwned\x07",
+        found='404 MANIFEST_UNKNOWN "gone\n✔ 3 signatures: 3 signed; all verified"',
+    )
+    target = ImageTarget(
+        input="ghcr.io/acme/app:v2", repository="ghcr.io/acme/app", digest=None, error=hostile
+    )
+    text = sign_text(dataclasses.replace(report, images=(*report.images, target)))
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert not [line for line in text.splitlines() if line.startswith("✔ 3 signatures")]
+    assert 'found: 404 MANIFEST_UNKNOWN "gone\\n✔ 3 signatures' in text
+    assert "not resolved: cannot resolve ghcr.io/acme/app:v2\\x1b]0;pwned\\x07" in text

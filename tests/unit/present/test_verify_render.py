@@ -227,3 +227,15 @@ def test_control_characters_from_a_signature_are_escaped() -> None:
     verified = image(ImageStatus.VERIFIED, FoundSignature(location="here", outcome=signed))
     row = image_markdown(report(verified)).splitlines()[-1]
     assert "| evil\\x1b[2Jsan\\|x | 1 |" in row
+
+
+def test_a_line_break_in_a_signature_cannot_start_a_line_of_its_own() -> None:
+    fake = f"x\n✔ {REPO}@{DIGEST}: verified (1 of 1 signature passed)\r\nmore"
+    hostile = failed("identity", "me", fake)
+    text = verify_text(report(image(ImageStatus.FAILED, hostile)))
+    assert not [line for line in text.splitlines() if line.startswith("✔")]
+    assert f"found:    x\\n✔ {REPO}@{DIGEST}: verified" in text
+    facts = SignatureFacts(identity="a\nb", issuer="c\nd")
+    signed = SignatureOutcome(format=SignatureFormat.LEGACY, facts=facts, failures=())
+    verified = image(ImageStatus.VERIFIED, FoundSignature(location="l\n", outcome=signed))
+    assert "legacy at l\\n; identity a\\nb; issuer c\\nd" in verify_text(report(verified))

@@ -14,6 +14,7 @@ from shipsign.errors import InputError, RegistryError
 from shipsign.keyless.checks import SignatureFormat
 from shipsign.oci import Digest
 from shipsign.present.exitcodes import verdict_code
+from shipsign.secret import Secret
 from shipsign.sign import (
     ImageTarget,
     ReadBack,
@@ -47,6 +48,15 @@ def test_hostile_annotations_raise_only_input_error(pairs: list[str]) -> None:
 def test_malformed_annotation_is_refused_when_the_request_is_made(bad: str) -> None:
     with pytest.raises(InputError, match="invalid annotation"):
         SignRequest(images=("r.example/a:v1",), annotations=(bad,))
+
+
+def test_a_token_and_a_token_source_together_are_refused() -> None:
+    with pytest.raises(InputError, match="not both"):
+        SignRequest(
+            images=("r.example/a:v1",),
+            identity_token=Secret("a.b.c"),
+            identity_token_source=lambda: Secret("a.b.c"),
+        )
 
 
 def test_conflicting_duplicate_annotation_is_refused() -> None:

@@ -1,0 +1,154 @@
+"""How few requests a referrer write takes, without losing a concurrent writer's entry: blobs known
+to be new go up without a HEAD, a listing just read is the base of the merge, a stale one is read
+again, and the write is confirmed by one read after the settle time. Requests are counted by the
+fault proxy in front of the registry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from shipsign.oci import (
+    OCI_EMPTY,
+    Descriptor,
+    Digest,
+    Manifest,
+    ReferrersSource,
+    RegistryClient,
+    Repository,
+    add_referrer,
+    build_manifest,
+    fetch_referrers,
+    referrer_descriptor,
+)
+from shipsign.oci.media import EMPTY_JSON
+from shipsign.oci.referrers import (
+    FRESH_READ,
+    PendingReferrer,
+    confirm_referrers,
+    write_referrer,
+)
+from stack.fault_proxy import FaultProxy
+from stack.raw_registry import RawClient
+
+ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)
+
+
+def _subject(client: RegistryClient, repo: Repository) -> Manifest:
+    client.push_blob(repo, EMPTY_JSON)
+    image = build_manifest(config=EMPTY, layers=[], annotations={"role": "subject"})
+    client.push_manifest(repo, image, tag="latest")
+    return image
+
+
+def _referrer(client: RegistryClient, repo: Repository, subject: Manifest, n: int) -> Descriptor:
+    data = f"bundle {n} {time.monotonic_ns()}".encode()
+    layer = client.push_blob(repo, data)
+    manifest = build_manifest(
+        config=EMPTY,
+        layers=[Descriptor(media_type=BUNDLE, digest=layer, size=len(data))],
+        subject=subject.descriptor,
+        artifact_type=BUNDLE,
+    )
+    client.push_manifest(repo, manifest)
+    return referrer_descriptor(manifest)
+
+
+def _calls(proxy: FaultProxy, method: str, fragment: str) -> int:
+    return sum(1 for r in proxy.requests if r.method == method and fragment in r.path)
+
+
+def test_a_blob_known_to_be_new_is_uploaded_without_a_head(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    data = f"fresh signature {time.monotonic_ns()}".encode()
+    fault_proxy.reset_log()
+    digest = client.push_blob(repository, data, check_first=False)
+    assert [(r.method, "/uploads/" in r.path) for r in fault_proxy.requests] == [
+        ("POST", True),
+        ("PUT", True),
+    ]
+    # Uploading it again (it was not new after all) stores the same bytes: harmless.
+    assert client.push_blob(repository, data, check_first=False) == digest
+    assert RawClient(fault_proxy.registry, repo).call("GET", f"blobs/{digest}").content == data
+    fault_proxy.reset_log()
+    client.push_blob(repository, data)  # the default checks first: one HEAD, nothing else
+    assert [r.method for r in fault_proxy.requests] == ["HEAD"]
+
+
+def test_add_referrer_reads_the_index_once_and_confirms_once(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = _subject(client, repository)
+    entry = _referrer(client, repository, subject, 1)
+    fault_proxy.reset_log()
+    assert add_referrer(client, repository, subject.digest, entry) is ReferrersSource.FALLBACK_TAG
+    tag = f"/manifests/{subject.digest.tag_form}"
+    assert _calls(fault_proxy, "GET", tag) == 2  # the read to merge into, the confirming read
+    assert _calls(fault_proxy, "PUT", tag) == 1
+    assert [d.digest for d in fetch_referrers(client, repository, subject.digest).descriptors] == [
+        entry.digest
+    ]
+
+
+def test_a_listing_just_read_is_the_base_of_the_write(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = _subject(client, repository)
+    entry = _referrer(client, repository, subject, 1)
+    listed = fetch_referrers(client, repository, subject.digest)
+    fault_proxy.reset_log()
+    written = write_referrer(client, repository, subject.digest, entry, listed=listed)
+    in_time = time.monotonic() - listed.read_at < FRESH_READ  # so the listing was still fresh
+    assert isinstance(written, PendingReferrer)
+    tag = f"/manifests/{subject.digest.tag_form}"
+    assert _calls(fault_proxy, "PUT", tag) == 1
+    if in_time:
+        assert _calls(fault_proxy, "GET", tag) == 0  # merged into the caller's listing
+    with ThreadPoolExecutor(max_workers=2) as workers:
+        [outcome] = confirm_referrers([written], workers=workers)
+    assert outcome is ReferrersSource.FALLBACK_TAG
+    assert _calls(fault_proxy, "GET", tag) <= (1 if in_time else 2)
+
+
+def test_a_stale_listing_is_read_again_so_a_concurrent_entry_survives(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    ours, theirs = make_client(fault_proxy.registry), make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = _subject(ours, repository)
+    listed = fetch_referrers(ours, repository, subject.digest)  # empty, and about to be stale
+    other = _referrer(theirs, repository, subject, 2)
+    assert add_referrer(theirs, repository, subject.digest, other) is ReferrersSource.FALLBACK_TAG
+    time.sleep(max(0.0, FRESH_READ - (time.monotonic() - listed.read_at)) + 0.05)
+    mine = _referrer(ours, repository, subject, 1)
+    assert add_referrer(ours, repository, subject.digest, mine, listed=listed) is (
+        ReferrersSource.FALLBACK_TAG
+    )
+    found = {d.digest for d in fetch_referrers(ours, repository, subject.digest).descriptors}
+    assert found == {mine.digest, other.digest}  # merging into the stale listing would lose theirs
+
+
+def test_a_listing_from_the_referrers_api_needs_nothing_more(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    fault_proxy.serve_referrers = True
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = _subject(client, repository)
+    listed = fetch_referrers(client, repository, subject.digest)
+    assert listed.source is ReferrersSource.API
+    entry = _referrer(client, repository, subject, 3)
+    fault_proxy.reset_log()
+    written = write_referrer(client, repository, subject.digest, entry, listed=listed)
+    assert written is ReferrersSource.API
+    assert fault_proxy.requests == []
