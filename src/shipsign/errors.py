@@ -2,6 +2,7 @@
 
     ShipsignError                 base; carries what / where / expected / found / hint
     ├── InputError                bad reference, flag, file or config          (exit 2)
+    ├── InternalError             a bug, caught so that a report survives it    (exit 4)
     └── UnreachableError          could not look: network, 5xx/429 after retries (exit 3)
         └── RegistryError         + registry, repository, operation, status, codes
             └── AuthError         + the scope that was refused
@@ -11,7 +12,14 @@ A negative result (not signed, not verified) is never an exception: use cases re
 
 from __future__ import annotations
 
-__all__ = ["AuthError", "InputError", "RegistryError", "ShipsignError", "UnreachableError"]
+__all__ = [
+    "AuthError",
+    "InputError",
+    "InternalError",
+    "RegistryError",
+    "ShipsignError",
+    "UnreachableError",
+]
 
 
 class ShipsignError(Exception):
@@ -48,6 +56,10 @@ class InputError(ShipsignError):
     """Bad reference, flag, file or config."""
 
 
+class InternalError(ShipsignError):
+    """A bug in shipsign, caught where it would otherwise lose a report (e.g. a sign worker)."""
+
+
 class UnreachableError(ShipsignError):
     """Could not look: network errors, or 5xx/429 after retries."""
 
@@ -65,6 +77,7 @@ class RegistryError(UnreachableError):
         status: int | None = None,
         codes: tuple[str, ...] = (),
         scope: str = "",
+        retry_after: str | None = None,
         where: str = "",
         expected: str = "",
         found: str = "",
@@ -77,6 +90,7 @@ class RegistryError(UnreachableError):
         self.operation = operation
         self.status = status
         self.codes = codes
+        self.retry_after = retry_after  # the registry's Retry-After on the answer that stopped us
 
 
 class AuthError(RegistryError):

@@ -149,13 +149,19 @@ class SigstoreStack:
         self.server.stop()
 
 
-def start_sigstore_stack(workdir: Path, *, tsa: bool = True) -> SigstoreStack:
-    """Start server.mjs on a free port; it writes its trust files into `workdir`."""
+def start_sigstore_stack(workdir: Path, *, tsa: bool = True, fulcio_skew: int = 0) -> SigstoreStack:
+    """Start server.mjs on a free port; it writes its trust files into `workdir`.
+
+    `fulcio_skew` (seconds, negative: behind) sets the clock Fulcio's certificates are issued
+    by to the start time plus that much.
+    """
     node = require_node_stack()
     port = free_port()
     argv = [node, str(NODE_STACK_DIR / "server.mjs"), "--port", str(port), "--out", str(workdir)]
     if not tsa:
         argv.append("--no-tsa")
+    if fulcio_skew:
+        argv.append(f"--fulcio-skew={fulcio_skew}")  # "=": the value may start with "-"
     server = start_server("sigstore", argv, port=port, workdir=workdir)
     return SigstoreStack(
         server=server,

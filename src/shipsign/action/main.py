@@ -110,4 +110,4 @@ def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     workflow.write_outputs(sign_outputs(report, present.sign_json(report)), env=env)
     if inputs.summary:
         workflow.append_step_summary(present.sign_markdown(report), env=env)
-    return report_code(report)
+    return report_code(report, internal=report.any_internal)

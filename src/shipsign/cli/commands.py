@@ -179,4 +179,4 @@ def sign(args: argparse.Namespace) -> int:
     else:
         render.out(present.sign_text(report))
     render.step_summary(present.sign_markdown(report))
-    return report_code(report)
+    return report_code(report, internal=report.any_internal)

@@ -38,6 +38,19 @@ _EMAIL_ISSUERS = frozenset(
         "https://oauth2.sigstage.dev/auth",
     }
 )
+# The CI providers of Fulcio's public-good config (config/identity/config.yaml, type
+# ci-provider) whose SAN is not `sub`: issuers, and `*` segments of its meta-issuers.
+_GITHUB_ENTERPRISE = re.compile(re.escape(GITHUB_ISSUER) + r"/[-_a-zA-Z0-9]+")
+_GITLAB_ISSUERS = frozenset(
+    {
+        "https://gitlab.com",
+        "https://dev.gitlab.org",
+        "https://ops.gitlab.net",
+        "https://gitlab.archlinux.org",
+    }
+)
+_BUILDKITE_ISSUER = "https://agent.buildkite.com"
+_CIRCLECI = re.compile(r"https://oidc\.circleci\.com(/org/[-_a-zA-Z0-9]+)?")
 # What `id.detect_credential` looks at, in its order (id/_internal/oidc/ambient.py).
 _AMBIENT_VARIABLES = (
     "GITHUB_ACTIONS with ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN",
@@ -54,8 +67,9 @@ _TRANSIENT = re.compile(r"timed out|\(code=(5\d\d|429)\b")
 class IdentityToken:
     """An OIDC token and what its claims say; the token itself prints as `***`.
 
-    `identity` is the SAN Fulcio will certify (for GitHub Actions the workflow identity URI,
-    not the `sub` claim); `source` says where the token came from, for messages.
+    `identity` is the SAN Fulcio is expected to certify (for GitHub Actions the workflow
+    identity URI, not the `sub` claim; see `_certificate_identity`); `source` says where the
+    token came from, for messages.
     """
 
     token: Secret
@@ -104,12 +118,54 @@ def _string_claim(claims: dict[str, Any], name: str, source: str) -> str:
 
 
 def _certificate_identity(claims: dict[str, Any], issuer: str, source: str) -> str:
-    """The SAN Fulcio will put in the certificate for these claims."""
-    if issuer == GITHUB_ISSUER:
-        return "https://github.com/" + _string_claim(claims, "job_workflow_ref", source)
+    """The SAN Fulcio will put in the certificate for these claims, by the issuer's template
+    in Fulcio's public-good config (a claim of the template's name wins over its default).
+
+    GitHub Actions: `{url}/{job_workflow_ref}` (url https://github.com); GitLab CI:
+    `https://{ci_config_ref_uri}`; Buildkite: `{url}/{organization_slug}/{pipeline_slug}`
+    (url https://buildkite.com); CircleCI: `{api_url}/projects/{project-id}/pipeline-
+    definitions/{pipeline-definition-id}` (api_url https://circleci.com/api/v2, claims under
+    `oidc.circleci.com/`); email issuers: `email`. Any other issuer, or a token without the
+    template's claims: `sub`. That guess may be wrong (a private Fulcio may map an issuer
+    differently); then "already signed by this identity" never matches and a rerun signs
+    again, which is safe: it adds a signature, it never skips one that is missing.
+    """
+    if issuer == GITHUB_ISSUER or _GITHUB_ENTERPRISE.fullmatch(issuer):
+        workflow = _string_claim(claims, "job_workflow_ref", source)
+        return f"{_template_value(claims, 'url') or 'https://github.com'}/{workflow}"
     if issuer in _EMAIL_ISSUERS:
         return _string_claim(claims, "email", source)
-    return _string_claim(claims, "sub", source)
+    sub = _string_claim(claims, "sub", source)
+    if issuer in _GITLAB_ISSUERS:
+        parts = _template_values(claims, "ci_config_ref_uri")
+        return f"https://{parts[0]}" if parts else sub
+    if issuer == _BUILDKITE_ISSUER:
+        url = _template_value(claims, "url") or "https://buildkite.com"
+        parts = _template_values(claims, "organization_slug", "pipeline_slug")
+        return "/".join((url, *parts)) if parts else sub
+    if _CIRCLECI.fullmatch(issuer):
+        api = _template_value(claims, "api_url") or "https://circleci.com/api/v2"
+        names = ("oidc.circleci.com/project-id", "oidc.circleci.com/pipeline-definition-id")
+        parts = _template_values(claims, *names)
+        return f"{api}/projects/{parts[0]}/pipeline-definitions/{parts[1]}" if parts else sub
+    return sub
+
+
+def _template_value(claims: dict[str, Any], name: str) -> str | None:
+    """A claim as Fulcio's templates see it: a string, or a number written without a
+    fraction when it has none; None when absent or of another type."""
+    value = claims.get(name)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return value if isinstance(value, str) and value else None
+
+
+def _template_values(claims: dict[str, Any], *names: str) -> tuple[str, ...]:
+    """Every named claim (`_template_value`), or () when one is missing."""
+    values = [_template_value(claims, name) for name in names]
+    return tuple(v for v in values if v is not None) if None not in values else ()
 
 
 def parse_identity_token(

@@ -170,7 +170,11 @@ class KeylessSigner:
             return operation(issued.signer)
         except ExpiredCertificate:
             # sigstore checks expiry with its own clock; if it disagrees with ours, renew once.
-            return operation(self._current(issued).signer)
+            issued = self._current(issued)
+        try:
+            return operation(issued.signer)
+        except ExpiredCertificate as exc:
+            raise _expired_on_arrival(issued.certificate, self._clock()) from exc
 
     def _current(self, stale: _Issued | None) -> _Issued:
         # Held across the Fulcio request on purpose: other threads need this certificate too.
@@ -207,6 +211,24 @@ class KeylessSigner:
                 tokens = [t.reveal() for t in self._tokens if t]
             _scrub(exc, tokens)
             raise
+
+
+def _expired_on_arrival(certificate: x509.Certificate, now: datetime) -> InputError:
+    """The error for a certificate that sigstore finds expired as soon as Fulcio issued it:
+    this machine's clock and Fulcio's disagree by more than a certificate's lifetime."""
+
+    def stamp(at: datetime) -> str:
+        return at.isoformat(timespec="seconds")
+
+    start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    return InputError(
+        "Fulcio's new certificate had already expired when it arrived",
+        where="the signing certificate, checked by sigstore against this machine's clock",
+        expected=f"a certificate valid now ({stamp(now)} by this machine's clock)",
+        found=f"valid from {stamp(start)} to {stamp(end)}",
+        hint="check this machine's clock (and its time zone): it is off by more than a "
+        "certificate's lifetime; sync it (NTP) and sign again",
+    )
 
 
 def _with_rekor_v1(config: ClientTrustConfig) -> ClientTrustConfig:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
-from shipsign.errors import InputError
+from shipsign.errors import AuthError, InputError, RegistryError
 from shipsign.oci.auth import Authenticator
 from shipsign.oci.credentials import Keychain, default_keychain, registry_key
 from shipsign.oci.exchange import Exchange
@@ -28,7 +28,7 @@ from shipsign.oci.media import (
     decode_manifest,
 )
 from shipsign.oci.reference import Digest, Reference, Repository, api_host
-from shipsign.oci.transport import Call, ResponseHook, Transport
+from shipsign.oci.transport import Call, ResponseHook, Transport, origin
 from shipsign.retry import RetryPolicy
 
 __all__ = ["Registries", "RegistryClient"]
@@ -58,12 +58,13 @@ class RegistryClient:
     ) -> None:
         self.registry = registry
         self.base_url = f"{'http' if insecure else 'https'}://{api_host(registry)}"
-        self._netloc = urlsplit(self.base_url).netloc
+        self._origin = origin(self.base_url)
+        self._retry = retry or RetryPolicy()
         proxies = requests.utils.get_environ_proxies(self.base_url)
         transport = Transport(
             verify=verify,
             timeout=timeout,
-            retry=retry,
+            retry=self._retry,
             proxies=proxies,
             response_hook=response_hook,
             sleep=sleep,
@@ -139,10 +140,14 @@ class RegistryClient:
         *,
         tag: str | None = None,
         if_match: str | None = None,
+        once: bool = False,
     ) -> Digest:
         """PUT `manifest`'s exact bytes by tag (or by digest when `tag` is None).
 
         With `if_match` the registry may refuse with 412 (`RegistryError.status == 412`).
+        `once` makes a single attempt, for the read-modify-write of a shared tag: the same PUT
+        sent again after a wait may drop what other writers confirmed meanwhile, so the caller
+        repeats its whole cycle instead (`write_again_in` says when).
         """
         if tag is not None:
             Reference.parse(f"{repo.name}:{tag}")  # validates the tag
@@ -152,7 +157,7 @@ class RegistryClient:
         if if_match is not None:
             headers["If-Match"] = if_match
         reply = self._exchange.request(
-            call, "PUT", path, headers=headers, body=manifest.raw, push=True
+            call, "PUT", path, headers=headers, body=manifest.raw, push=True, retry=not once
         )
         self._exchange.expect(call, "PUT", path, reply, (200, 201, 202))
         header = reply.headers.get("docker-content-digest")
@@ -160,6 +165,20 @@ class RegistryClient:
         if stored is not None and stored != manifest.digest:
             raise self._exchange.mismatch(call, "PUT", path, manifest.digest, stored)
         return manifest.digest
+
+    def write_again_in(self, exc: RegistryError, attempt: int, spent: float) -> float | None:
+        """Seconds to wait before cycle `attempt` (2: the first repeat) of a read-modify-write
+        whose single-attempt PUT (`push_manifest(once=True)`) failed with `exc`; None: stop.
+
+        What the transport would have retried is worth another cycle (no answer, or a status
+        of the retry policy), within the policy's attempts and deadline (`spent` seconds so
+        far), after the registry's `Retry-After` if it sent one.
+        """
+        if isinstance(exc, AuthError):
+            return None
+        if exc.status is not None and not self._retry.retryable(exc.status):
+            return None
+        return self._retry.delay(attempt, exc.retry_after, spent)
 
     # ------------------------------------------------------------------ blobs
 
@@ -291,7 +310,8 @@ class RegistryClient:
             return None
         target = link.split(";", 1)[0].strip().strip("<>")
         absolute = urljoin(url if "://" in url else self.base_url + url, target)
-        return absolute if urlsplit(absolute).netloc == self._netloc else None
+        # Only pages of this registry: same scheme, host and port (default ports filled in).
+        return absolute if origin(absolute) == self._origin else None
 
     # ------------------------------------------------------------------ plumbing
 

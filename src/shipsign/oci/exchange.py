@@ -55,10 +55,12 @@ class Exchange:
         max_bytes: int = ERROR_MAX_BYTES,
         push: bool = False,
         follow_redirects: bool = True,
+        retry: bool = True,
     ) -> Reply:
         """Send with the right `Authorization`; answer one 401; raise `AuthError` on 401/403.
 
-        `push` asks for the `pull,push` scope on `call`'s repository.
+        `push` asks for the `pull,push` scope on `call`'s repository; `retry=False` sends
+        without the transport's retries (`Transport.send`).
         """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
         ours = origin(url) == self._origin  # upload locations may point elsewhere
@@ -78,6 +80,7 @@ class Exchange:
                 body=body,
                 max_bytes=max_bytes,
                 follow_redirects=follow_redirects,
+                retry=retry,
             )
 
         reply = send()

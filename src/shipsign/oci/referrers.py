@@ -22,9 +22,11 @@ from shipsign.oci.reference import Digest, Reference, Repository
 
 __all__ = [
     "FRESH_READ",
+    "WRITE_WINDOW",
     "PendingReferrer",
     "ReferrersResult",
     "ReferrersSource",
+    "WriteRounds",
     "add_referrer",
     "confirm_referrers",
     "fetch_referrers",
@@ -40,6 +42,11 @@ _log = logging.getLogger(__name__)
 # also waits that much longer before it confirms (`settle_time`).
 FRESH_READ = 0.25
 _MIN_SETTLE, _MAX_SETTLE = 0.1, 2.0
+# Every writer waits at least this long after its PUT before it confirms. A PUT sent later
+# than this after its base was read may drop an entry that another writer has confirmed
+# already: such a base is read again first. And the PUT is never retried as it is (the
+# transport would wait out 503s and Retry-After for up to a minute): the cycle is run again.
+WRITE_WINDOW = FRESH_READ + _MIN_SETTLE
 _CONFLICTS = 12  # 412 answers to one write before we give up
 
 
@@ -139,35 +146,47 @@ def write_referrer(
     """List the already pushed manifest `entry` as a referrer of `subject`; confirm later.
 
     With the referrers API the registry keeps the list: done. Otherwise one read-merge-write
-    of the fallback index (`If-Match` with its ETag; again on 412), merging into `listed`
-    when the caller has just read it (`ReferrersResult.fresh`), else into a new read. The
-    write holds only once `confirm_referrers` has read it back after the settle time. Network.
+    of the fallback index, merging into `listed` when the caller has just read it
+    (`ReferrersResult.fresh`), else into a new read. The PUT is a single attempt (`If-Match`
+    with the index's ETag) on a base read at most `WRITE_WINDOW` before it; a 412 or a
+    transient failure repeats the whole cycle (`WriteRounds`). The write holds only once
+    `confirm_referrers` has read it back after the settle time. Network.
     """
     if listed is None and client.fetch_referrers_api(repo, subject) is not None:
         return ReferrersSource.API
     if listed is not None and listed.source is ReferrersSource.API:
         return ReferrersSource.API
-    conflicts = 0
+    rounds = WriteRounds(client, repo, subject.tag_form, conflicts=_CONFLICTS)
+    current = listed if listed is not None and listed.fresh() else None
+    started = time.monotonic()  # when the base was taken: the start of this write's cycle
+    tried = False  # a PUT was sent: it may have landed even if it failed
     while True:
-        started = time.monotonic()
-        if listed is not None and listed.fresh():
-            current = listed
-        else:
+        if current is None:
             current = _read_fallback(client, repo, subject)
             started = current.read_at
-        listed = None
         merged = merge_index(current.index, entry)
-        if merged is current.index and attempts == 0:
+        if merged is current.index and attempts == 0 and not tried:
             return ReferrersSource.FALLBACK_TAG  # listed before we came: nothing to guard
         if merged is not current.index:
+            again = _read_again_if_stale(client, repo, subject, current)
+            if again is not None:
+                changed = _index_digest(again) != _index_digest(current)
+                current, started = again, again.read_at
+                if changed:
+                    rounds.rebase()
+                    continue  # merge into what is there now
+            tried = True
             try:
-                client.push_manifest(repo, merged, tag=subject.tag_form, if_match=current.etag)
+                client.push_manifest(
+                    repo, merged, tag=subject.tag_form, if_match=current.etag, once=True
+                )
             except RegistryError as exc:
-                conflicts += 1
-                if exc.status != 412 or conflicts >= _CONFLICTS:  # 412: changed since our read
+                delay = rounds.after(exc)
+                if delay is None:
                     raise
-                _log.debug("referrers index %s changed under us (412)", subject.tag_form)
-                sleep(_backoff(conflicts))
+                _log.debug("referrers index %s: %s; writing again", subject.tag_form, exc.what)
+                sleep(delay)
+                current = None
                 continue
         # A writer who read before our write has written within its cycle; if that
         # dropped our entry, a read after then shows it.
@@ -179,6 +198,64 @@ def write_referrer(
             ready_at=time.monotonic() + settle_time(time.monotonic() - started),
             attempts=attempts + 1,
         )
+
+
+def _read_again_if_stale(
+    client: RegistryClient, repo: Repository, subject: Digest, current: ReferrersResult
+) -> ReferrersResult | None:
+    """A new read when `current` is older than the write window, else None."""
+    if time.monotonic() - current.read_at <= WRITE_WINDOW:
+        return None
+    _log.debug("referrers index %s: base is stale; reading it again", subject.tag_form)
+    return _read_fallback(client, repo, subject)
+
+
+def _index_digest(result: ReferrersResult) -> Digest | None:
+    return result.index.digest if result.index is not None else None
+
+
+class WriteRounds:
+    """The cycles of one read-modify-write of a shared tag (this fallback index, cosign's
+    `.sig`) whose PUT is a single attempt: whether to run another and after how long.
+
+    A 412 (changed since our read, with `If-Match`) and a base that changed before our PUT
+    are conflicts, at most `conflicts` of them; a transient failure of the PUT waits as the
+    client's retry policy says (`RegistryClient.write_again_in`, `Retry-After` honoured).
+    One per write; not thread-safe.
+    """
+
+    def __init__(
+        self, client: RegistryClient, repo: Repository, tag: str, *, conflicts: int
+    ) -> None:
+        self._client = client
+        self._repo = repo
+        self._tag = tag
+        self._max = conflicts
+        self._conflicts = 0
+        self._failures = 0
+        self._start = time.monotonic()
+
+    def after(self, exc: RegistryError) -> float | None:
+        """Seconds to wait before the next cycle after the PUT failed with `exc`; None: stop."""
+        if exc.status == 412:
+            self._conflicts += 1
+            return _backoff(self._conflicts) if self._conflicts < self._max else None
+        self._failures += 1
+        spent = time.monotonic() - self._start
+        return self._client.write_again_in(exc, self._failures + 1, spent)
+
+    def rebase(self) -> None:
+        """Count a base that other writers changed before our PUT; raise when they keep on."""
+        self._conflicts += 1
+        if self._conflicts >= self._max:
+            raise RegistryError(
+                f"cannot write {self._repo.name}:{self._tag}: other writers kept changing it "
+                f"({self._conflicts} times before our write)",
+                registry=self._repo.registry,
+                repository=self._repo.name,
+                operation="push manifest",
+                hint="too many concurrent writers; try again",
+            )
 
 
 def confirm_referrers(

@@ -144,11 +144,13 @@ class Transport:
         body: bytes | None = None,
         max_bytes: int = ERROR_MAX_BYTES,
         follow_redirects: bool = True,
+        retry: bool = True,
     ) -> Reply:
         """Send with retries; return the first non-retryable reply.
 
-        Raises `RegistryError` when out of retries (naming `call.operation`), on TLS failure,
-        or when a success body exceeds `max_bytes`.
+        Raises `RegistryError` when out of retries (naming `call.operation`, with the status
+        and `Retry-After` of the last answer), on TLS failure, or when a success body exceeds
+        `max_bytes`. `retry=False` makes a single attempt: what would have been retried raises.
         """
         start = time.monotonic()
         attempt = 1
@@ -177,7 +179,8 @@ class Transport:
                 codes = parse_registry_errors(reply.body)
                 why, status = f"HTTP {reply.status}", reply.status
                 retry_after = reply.headers.get("retry-after")
-            wait = self._retry.delay(attempt + 1, retry_after, time.monotonic() - start)
+            spent = time.monotonic() - start
+            wait = self._retry.delay(attempt + 1, retry_after, spent) if retry else None
             if wait is None:
                 raise RegistryError(
                     f"cannot {call.operation} on {call.registry}: gave up after {attempt} "
@@ -187,6 +190,7 @@ class Transport:
                     operation=call.operation,
                     status=status,
                     codes=tuple(c for c, _ in codes),
+                    retry_after=retry_after,
                     where=f"{method} {redact(url)}",
                     found=why + "".join(f' {c} "{m}"' for c, m in codes[:2]),
                     hint="the registry is down, overloaded or unreachable; try again later",

@@ -60,8 +60,10 @@ class Verdict(Protocol):
     def any_unreachable(self) -> bool: ...
 
 
-def report_code(report: Verdict) -> int:
-    """The exit code of a finished sign or verify run."""
+def report_code(report: Verdict, *, internal: bool = False) -> int:
+    """The exit code of a finished sign or verify run; `internal`: a bug was caught in it."""
+    if internal:
+        return INTERNAL
     return verdict_code(
         all_ok=report.ok,
         any_negative=report.any_negative,

@@ -2,11 +2,12 @@
 (formats.md §1.4-1.5) and its append to the `sha256-<hex>.sig` manifest (§1.6-1.7).
 
 The `.sig` tag is a read-modify-write without locks (cosign's "racy" multiple signatures). We
-keep every layer we find, write with `If-Match` when the registry gave an ETag, then re-read
-after a settle time of a few write cycles to confirm our layer is still there; on a lost
-update we merge again on top of what is there now and retry. The read may be the one that
-looked for an existing signature while it is fresh (`SigRead.fresh`); the settle time allows
-for that (`oci.referrers.settle_time`, the same protocol as the referrers fallback index).
+keep every layer we find, write once (`If-Match` when the registry gave an ETag) on a base at
+most `WRITE_WINDOW` old, then re-read after a settle time of a few write cycles to confirm our
+layer is still there; on a lost update we merge again on top of what is there now and retry.
+The read may be the one that looked for an existing signature while it is fresh
+(`SigRead.fresh`); the settle time allows for that (`oci.referrers.settle_time`, the same
+protocol as the referrers fallback index).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from shipsign.errors import InputError, RegistryError, ShipsignError
 from shipsign.formats import go_json
 from shipsign.formats.legacy_sig import SIGNATURE_ANNOTATION
-from shipsign.formats.sig_manifest import build_signature_image
+from shipsign.formats.sig_manifest import SignatureImage, build_signature_image
 from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import SignedPayload
 from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import settle_time
+from shipsign.oci.referrers import WRITE_WINDOW, WriteRounds, settle_time
 from shipsign.sign.existing import SigRead, fetch_sig, signature_tag
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_CONFLICTS = 5  # 412 answers to one append before we give up
+_CONFLICTS = 5  # 412 answers (or bases changed before our PUT) to one append before we give up
 _CONFIG_MAX = 4 * 1024 * 1024
 
 
@@ -119,34 +120,37 @@ def append_signature(
 ) -> SigPending:
     """Append `signature` to `digest`'s `.sig` manifest in `repo`, keeping every other layer.
 
-    One read-merge-write (again on 412 when the registry honours `If-Match`), merging into
-    `read` when it is still fresh, else into a new read; the write holds only once
-    `confirm_signatures` has read it back after the settle time. Network. Raises
-    `InputError` when the tag holds something we must not replace (an index, or 1000
-    layers), and `RegistryError` when the registry fails.
+    One read-merge-write, merging into `read` when it is still fresh, else into a new read.
+    The manifest PUT is a single attempt on a base read at most `WRITE_WINDOW` before it
+    (`If-Match` when the registry gave an ETag); a 412 or a transient failure repeats the
+    whole cycle (`WriteRounds`). The write holds only once `confirm_signatures` has read it
+    back after the settle time. Network. Raises `InputError` when the tag holds something
+    we must not replace (an index, or 1000 layers), and `RegistryError` when the registry fails.
     """
     ref = Reference(repository=repo, tag=signature_tag(digest))
     if attempts == 0:
         # The payload is new unless a run wrote these exact claims before: no HEAD first.
         client.push_blob(repo, signature.payload, check_first=False)
-    conflicts = 0
+    rounds = WriteRounds(client, repo, ref.tag or "", conflicts=_CONFLICTS)
+    current = read if read is not None and read.fresh() else None
+    started = time.monotonic()  # when the base was taken: the start of this write's cycle
     while True:
-        started = time.monotonic()
-        if read is not None and read.fresh():
-            current = read
-        else:
+        if current is None:
             current = fetch_sig(client, repo, digest)
             started = current.read_at
-        read = None
-        base = _base(current.manifest, ref)
-        if base is None or not _has(base, signature):
+        image, current, started = _prepare(client, ref, digest, current, started, signature, rounds)
+        if image is not None:
             try:
-                _append(client, repo, ref, base, signature, current.etag)
+                client.push_manifest(
+                    repo, image.manifest, tag=ref.tag, if_match=current.etag, once=True
+                )
             except RegistryError as exc:
-                conflicts += 1
-                if exc.status != 412 or conflicts >= _CONFLICTS:  # 412: changed since our read
+                delay = rounds.after(exc)
+                if delay is None:
                     raise
-                sleep(_backoff(conflicts))
+                _log.debug("%s: %s; writing again", ref, exc.what)
+                sleep(delay)
+                current = None
                 continue
         # A writer who read before our write has written within its cycle; if that dropped
         # our layer, a read after then shows it.
@@ -158,6 +162,37 @@ def append_signature(
             ready_at=time.monotonic() + settle_time(time.monotonic() - started),
             attempts=attempts + 1,
         )
+
+
+def _prepare(
+    client: RegistryClient,
+    ref: Reference,
+    digest: Digest,
+    current: SigRead,
+    started: float,
+    signature: LegacySignature,
+    rounds: WriteRounds,
+) -> tuple[SignatureImage | None, SigRead, float]:
+    """The `.sig` image to PUT (None: `current` has our layer), the read it is built on, and
+    when that base was taken. Its config blob is uploaded already.
+
+    Fetching and uploading the config may have been slowed (retries, `Retry-After`): when the
+    base is older than the write window by then, it is read again, and the image rebuilt if
+    other writers changed it meanwhile: they may have confirmed layers a PUT would drop.
+    """
+    while True:
+        base = _base(current.manifest, ref)
+        if base is not None and _has(base, signature):
+            return None, current, started
+        image = _build(client, ref, base, signature)
+        if time.monotonic() - current.read_at <= WRITE_WINDOW:
+            return image, current, started
+        _log.debug("%s: base is stale; reading it again", ref)
+        again = fetch_sig(client, ref.repository, digest)
+        if _manifest_digest(again) == _manifest_digest(current):
+            return image, again, again.read_at  # unchanged: a fresh base, and its ETag
+        rounds.rebase()
+        current, started = again, again.read_at
 
 
 def confirm_signatures(
@@ -242,14 +277,13 @@ def _base(current: Manifest | Index | None, ref: Reference) -> Manifest | None:
     return current
 
 
-def _append(
+def _build(
     client: RegistryClient,
-    repo: Repository,
     ref: Reference,
     base: Manifest | None,
     signature: LegacySignature,
-    etag: str | None,
-) -> None:
+) -> SignatureImage:
+    repo = ref.repository
     config = None
     if base is not None:
         config = client.fetch_blob(repo, base.config.digest, max_bytes=_CONFIG_MAX)
@@ -264,7 +298,11 @@ def _append(
     # The payload is up already (`append_signature`); the config lists every layer's digest,
     # ours included, so it is new too (and storing the same bytes again would be harmless).
     client.push_blob(repo, image.config, check_first=False)
-    client.push_manifest(repo, image.manifest, tag=ref.tag, if_match=etag)
+    return image
+
+
+def _manifest_digest(read: SigRead) -> Digest | None:
+    return read.manifest.digest if read.manifest is not None else None
 
 
 def _has(manifest: Manifest, signature: LegacySignature) -> bool:

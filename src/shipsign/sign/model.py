@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
-from shipsign.errors import InputError, ShipsignError
+from shipsign.errors import InputError, InternalError, ShipsignError
 from shipsign.keyless.checks import SignatureFormat
 from shipsign.keyless.retrying import ServiceStats
 from shipsign.keyless.trust import TrustOptions
@@ -190,6 +190,11 @@ class SignReport:
             and all(i.error is None for i in self.images)
             and all(r.ok for r in self.results)
         )
+
+    @property
+    def any_internal(self) -> bool:
+        """A bug in shipsign stopped some (digest, location, format): exit 4, never 1."""
+        return any(isinstance(r.error, InternalError) for r in self.results)
 
     @property
     def any_negative(self) -> bool:

@@ -9,12 +9,15 @@ is requested by the first task that has something to sign; Fulcio's refusal stop
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
-from shipsign.errors import ShipsignError, UnreachableError
+from shipsign.errors import InternalError, ShipsignError, UnreachableError
 from shipsign.formats.bundle_ref import BundleArtifact, build_bundle_artifact
 from shipsign.formats.legacy_sig import build_payload
 from shipsign.keyless.checks import SignatureFormat
@@ -48,7 +51,9 @@ from shipsign.sign.statement import build_statement, bundle_log_index
 
 __all__ = ["SigningRun"]
 
+_log = logging.getLogger(__name__)
 _WORKERS = 16  # Rekor uploads and registry writes in flight; within each client's pool of 16
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,8 +163,10 @@ class SigningRun:
             if unit.format is SignatureFormat.BUNDLE:
                 bundles.setdefault(unit.artifact.digest, []).append(unit)
             else:
-                futures.append(workers.submit(self._legacy, unit))
-        futures += [workers.submit(self._bundle, group) for group in bundles.values()]
+                futures.append(workers.submit(_contained, [unit], self._legacy, unit))
+        futures += [
+            workers.submit(_contained, group, self._bundle, group) for group in bundles.values()
+        ]
         return futures
 
     def _client(self, unit: _Unit) -> RegistryClient:
@@ -290,6 +297,31 @@ class SigningRun:
         except ShipsignError as exc:
             return _failed(unit, exc, note="could not look for existing signatures")
         return listed if found is None else _skipped(unit, found)
+
+
+def _contained(units: list[_Unit], work: Callable[[_T], list[_Item]], arg: _T) -> list[_Item]:
+    """Run one task; what it raises is its units' failure, never the run's.
+
+    `ShipsignError`s are results already (a Fulcio refusal stops the run on purpose); anything
+    else is a bug below, which must not lose the report of the signatures written meanwhile.
+    """
+    try:
+        return work(arg)
+    except ShipsignError:
+        raise
+    except Exception as exc:
+        _log.debug("unexpected error while signing %s", [u.key for u in units], exc_info=True)
+        return [_failed(u, _internal(u, exc), note="internal error") for u in units]
+
+
+def _internal(unit: _Unit, exc: Exception) -> InternalError:
+    where = f"{unit.repo.name}@{unit.artifact.digest} ({unit.format.value})"
+    return InternalError(
+        f"internal error while signing {where}: {type(exc).__name__}: {exc}",
+        where=where,
+        found=type(exc).__name__,
+        hint="this is a bug in shipsign; run with -v for the traceback and report it",
+    )
 
 
 def _confirmed(item: _Pending, outcome: SigWritten | ReferrersSource | ShipsignError) -> SignResult:

@@ -148,6 +148,14 @@ def _check_request(request: VerifyRequest, *, keyed: bool) -> None:
             hint="the identity of a GitHub workflow is its URI, e.g. https://github.com/"
             "OWNER/REPO/.github/workflows/release.yml@refs/tags/v1.2.3",
         )
+    if keyed and request.policy.names_identity:
+        # A key signature has no certificate: the identity would be silently ignored.
+        raise InputError(
+            "give --key or an identity, not both",
+            found="--key with --certificate-identity or --certificate-identity-regexp",
+            hint="--key checks signatures made with that key; an identity checks keyless "
+            "(Fulcio certificate) signatures: drop the one you do not mean",
+        )
     if keyed and request.format is SourceFormat.BUNDLE:
         raise InputError(
             "--key verifies legacy .sig signatures only",

@@ -14,6 +14,7 @@ from datetime import datetime
 from shipsign.errors import InputError
 from shipsign.formats.bundle_ref import bundle_layer, is_bundle_referrer
 from shipsign.formats.legacy_sig import decode_legacy_signature
+from shipsign.formats.sig_manifest import MAX_SIGNATURES
 from shipsign.keyless.bundle_verify import verify_bundle
 from shipsign.keyless.checks import (
     Check,
@@ -27,7 +28,7 @@ from shipsign.keyless.legacy_verify import verify_legacy_signature
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
-from shipsign.oci.media import Descriptor, Index
+from shipsign.oci.media import Descriptor, Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
 from shipsign.oci.referrers import ReferrersSource, fetch_referrers
 from shipsign.verify.report import FoundSignature
@@ -49,10 +50,24 @@ class SignatureChecks:
     require_sct: bool = True
     require_tlog: bool = True
 
-    def bundle(self, blob: bytes, digest: Digest) -> SignatureOutcome:
-        """Check a bundle referrer's JSON as cosign v3 would for an image."""
+    def bundle(self, blob: bytes, digest: Digest, *, where: str = "") -> SignatureOutcome:
+        """Check a bundle referrer's JSON as cosign v3 would for an image.
+
+        Only for sha256 image digests: cosign's bundles name their subject by sha256, and a
+        statement about another digest cannot be matched to it (a failed check, not an error).
+        """
         if self.trust is None:  # bundles are only read in keyless mode, which loads trust
             raise InputError("a Sigstore bundle cannot be verified without a trusted root")
+        if digest.algorithm != "sha256":
+            return _outcome(
+                SignatureFormat.BUNDLE,
+                CheckFailure(
+                    check=Check.ARTIFACT_DIGEST.value,
+                    expected="a sha256 image digest (cosign's bundles name sha256 subjects)",
+                    found=f"{digest.algorithm} image digest {digest}; the bundle was not checked",
+                    where=where or "image digest",
+                ),
+            )
         return verify_bundle(
             blob, trust=self.trust, policy=self.policy, digest=str(digest), require_dsse=True
         )
@@ -102,7 +117,7 @@ def fetch_bundle_signatures(
         if blob is None:
             outcome = _missing(SignatureFormat.BUNDLE, layer.digest, location)
         else:
-            outcome = checks.bundle(blob, digest)
+            outcome = checks.bundle(blob, digest, where=location)
         found.append(FoundSignature(location=location, outcome=outcome, manifest=desc.digest))
     return found
 
@@ -128,12 +143,12 @@ def fetch_legacy_signatures(
             found="an image index",
             where=where,
         )
-        outcome = SignatureOutcome(
-            format=SignatureFormat.LEGACY, facts=SignatureFacts(), failures=(failure,)
-        )
+        outcome = _outcome(SignatureFormat.LEGACY, failure)
         return [FoundSignature(location=where, outcome=outcome, manifest=manifest.digest)]
     found = []
-    for n, layer in enumerate(manifest.layers):
+    # cosign's limit: each layer is a fetch of up to 1 MiB, and a registry (or anyone who may
+    # push to the repository) decides how many there are.
+    for n, layer in enumerate(manifest.layers[:MAX_SIGNATURES]):
         location = f"{where} layer {n}"
         payload = client.fetch_blob(repo, layer.digest, max_bytes=_PAYLOAD_MAX)
         if payload is None:
@@ -141,7 +156,22 @@ def fetch_legacy_signatures(
         else:
             outcome = checks.legacy(payload, layer, digest)
         found.append(FoundSignature(location=location, outcome=outcome, manifest=manifest.digest))
+    if len(manifest.layers) > MAX_SIGNATURES:
+        found.append(_too_many(manifest, where))
     return found
+
+
+def _too_many(manifest: Manifest, where: str) -> FoundSignature:
+    """The layers past cosign's limit, reported as one failed signature, never fetched."""
+    count = len(manifest.layers)
+    failure = CheckFailure(
+        check=Check.PAYLOAD.value,
+        expected=f"at most {MAX_SIGNATURES} signature layers (cosign's limit)",
+        found=f"{count} layers; the last {count - MAX_SIGNATURES} were not fetched or checked",
+        where=f"{where} layers {MAX_SIGNATURES}-{count - 1}",
+    )
+    outcome = _outcome(SignatureFormat.LEGACY, failure)
+    return FoundSignature(location=failure.where, outcome=outcome, manifest=manifest.digest)
 
 
 def _missing(fmt: SignatureFormat, digest: Digest, location: str) -> SignatureOutcome:
@@ -151,4 +181,8 @@ def _missing(fmt: SignatureFormat, digest: Digest, location: str) -> SignatureOu
         found="404: the manifest lists a blob the registry does not have",
         where=location,
     )
+    return _outcome(fmt, failure)
+
+
+def _outcome(fmt: SignatureFormat, failure: CheckFailure) -> SignatureOutcome:
     return SignatureOutcome(format=fmt, facts=SignatureFacts(), failures=(failure,))

@@ -212,3 +212,33 @@ def test_referrers_api_pages_are_followed(
     found = fetch_referrers(client, repository, subject)
     assert found.source is ReferrersSource.API
     assert [str(d.digest) for d in found.descriptors] == [e["digest"] for e in entries]
+
+
+def test_a_next_page_on_another_origin_is_not_followed(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = Digest.of(b"subject")
+    entry = {
+        "mediaType": OCI_MANIFEST_TYPE,
+        "digest": str(Digest.of(b"referrer")),
+        "size": 8,
+        "artifactType": BUNDLE,
+    }
+    page = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]}
+    # Same host and port, but https: another origin than this plain-HTTP registry.
+    elsewhere = f'<https://{fault_proxy.host}/v2/{repo}/referrers/{subject}?last=x>; rel="next"'
+    fault_proxy.add_fault(
+        method="GET",
+        path_regex="/referrers/",
+        status=200,
+        headers={"Content-Type": OCI_INDEX, "Link": elsewhere},
+        body=json.dumps(page).encode(),
+    )
+    found = fetch_referrers(client, repository, subject)
+    assert found.source is ReferrersSource.API
+    assert [str(d.digest) for d in found.descriptors] == [entry["digest"]]
+    assert [r.path.split("?")[0] for r in fault_proxy.requests] == [
+        f"/v2/{repo}/referrers/{subject}"
+    ]

@@ -9,6 +9,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from shipsign.errors import RegistryError
 from shipsign.oci import (
     OCI_EMPTY,
     Descriptor,
@@ -18,6 +21,7 @@ from shipsign.oci import (
     RegistryClient,
     Repository,
     add_referrer,
+    build_index,
     build_manifest,
     fetch_referrers,
     referrer_descriptor,
@@ -31,6 +35,7 @@ from shipsign.oci.referrers import (
 )
 from stack.fault_proxy import FaultProxy
 from stack.raw_registry import RawClient
+from stack.registry import Registry
 
 ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -152,3 +157,53 @@ def test_a_listing_from_the_referrers_api_needs_nothing_more(
     written = write_referrer(client, repository, subject.digest, entry, listed=listed)
     assert written is ReferrersSource.API
     assert fault_proxy.requests == []
+
+
+def test_a_single_attempt_put_leaves_the_retry_to_the_caller(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = _subject(client, repository)
+    index = build_index([])
+    fault_proxy.add_fault(method="PUT", path_regex="/manifests/", headers={"Retry-After": "3"})
+    fault_proxy.reset_log()
+    with pytest.raises(RegistryError) as caught:
+        client.push_manifest(repository, index, tag=subject.digest.tag_form, once=True)
+    assert [(r.method, r.status) for r in fault_proxy.requests] == [("PUT", 503)]
+    assert (caught.value.status, caught.value.retry_after) == (503, "3")
+    wait = client.write_again_in(caught.value, 2, 0.0)
+    assert wait is not None
+    assert wait >= 3.0  # the registry's Retry-After
+    assert client.write_again_in(caught.value, 2, 9.0) is None  # past FAST_RETRY's deadline
+    refused = RegistryError("refused", status=400)
+    assert client.write_again_in(refused, 2, 0.0) is None  # a 4xx is not transient
+
+
+def test_a_writer_whose_index_put_is_answered_503_keeps_an_entry_confirmed_meanwhile(
+    fault_proxy: FaultProxy, registry: Registry, repo: str, make_client: ClientFactory
+) -> None:
+    slow, direct = make_client(fault_proxy.registry), make_client(registry)
+    via_proxy, straight = Repository(fault_proxy.host, repo), Repository(registry.host, repo)
+    subject = _subject(direct, straight)
+    mine, theirs = _referrer(direct, straight, subject, 1), _referrer(direct, straight, subject, 2)
+    tag = subject.digest.tag_form
+    fault_proxy.add_fault(
+        method="PUT", path_regex=f"/manifests/{tag}$", headers={"Retry-After": "3"}
+    )
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        ours = runner.submit(add_referrer, slow, via_proxy, subject.digest, mine)
+        deadline = time.monotonic() + 30
+        while not any(r.method == "PUT" and r.status == 503 for r in fault_proxy.requests):
+            assert time.monotonic() < deadline, "the fault was never served"
+            time.sleep(0.02)
+        # The other writer lists its entry and confirms it while ours waits out Retry-After.
+        assert add_referrer(direct, straight, subject.digest, theirs) is (
+            ReferrersSource.FALLBACK_TAG
+        )
+        assert not ours.done()
+        assert ours.result(timeout=60) is ReferrersSource.FALLBACK_TAG
+    found = {d.digest for d in fetch_referrers(direct, straight, subject.digest).descriptors}
+    assert found == {mine.digest, theirs.digest}  # a PUT sent again on its old base drops theirs
+    puts = [r.status for r in fault_proxy.requests if r.method == "PUT" and tag in r.path]
+    assert puts == [503, 201]

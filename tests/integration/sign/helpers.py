@@ -7,14 +7,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shipsign.cli import main
+from shipsign.formats.legacy_sig import build_payload
+from shipsign.keyless.identity import parse_identity_token
+from shipsign.keyless.material import LegacySignature
+from shipsign.keyless.signing import KeylessSigner
+from shipsign.keyless.trust import TrustOptions, load_trust
+from shipsign.keyless.trust_material import load_trust_material
+from shipsign.oci import Digest, Repository
+from shipsign.sign.legacy import legacy_signature
 from stack.raw_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER, RawClient, build_manifest, sha256
 from stack.registry import Registry
+from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -125,3 +135,17 @@ def bundle_referrers(reg: Registry, repo: str, digest: str) -> list[dict[str, An
     """The entries of the referrers fallback index for `digest` (empty if there is none)."""
     found = get_manifest(reg, repo, digest.replace(":", "-"))
     return [] if found is None else list(found[1]["manifests"])
+
+
+class Signatures:
+    """Legacy signatures over one digest, made on the local stack."""
+
+    def __init__(self, stack: SigstoreStack, oidc: GitHubOidc) -> None:
+        trust = load_trust(TrustOptions(trust_config=stack.trust_config, force_rekor_v1=True))
+        token = parse_identity_token(oidc.mint(), now=datetime.now(timezone.utc))
+        self._signer = KeylessSigner(trust, token)
+        self._material = load_trust_material(trust.trusted_root)
+
+    def make(self, repo: Repository, digest: Digest) -> LegacySignature:
+        payload = build_payload(docker_reference=repo.name, docker_manifest_digest=str(digest))
+        return legacy_signature(self._signer.sign_payload(payload), self._material)

@@ -10,42 +10,22 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import pytest
 
-from integration.sign.helpers import bundle_referrers, push_image, sig_layers
+from integration.sign.helpers import Signatures, bundle_referrers, push_image, sig_layers
 from shipsign.errors import ShipsignError
-from shipsign.formats.legacy_sig import build_payload
-from shipsign.keyless.identity import parse_identity_token
-from shipsign.keyless.material import LegacySignature
-from shipsign.keyless.signing import KeylessSigner
-from shipsign.keyless.trust import TrustOptions, load_trust
-from shipsign.keyless.trust_material import load_trust_material
+from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Digest, Registries, RegistryClient, Repository, StaticKeychain
 from shipsign.oci.referrers import FRESH_READ
 from shipsign.secret import Secret
 from shipsign.sign import SignFormat, SignRequest, sign_images
 from shipsign.sign.existing import fetch_sig
-from shipsign.sign.legacy import append_signature, confirm_signatures, legacy_signature
+from shipsign.sign.legacy import append_signature, confirm_signatures
 from stack.fault_proxy import FaultProxy
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
 SIGNATURE = "dev.cosignproject.cosign/signature"
-
-
-class Signatures:
-    """Legacy signatures over one digest, made on the local stack."""
-
-    def __init__(self, stack: SigstoreStack, oidc: GitHubOidc) -> None:
-        trust = load_trust(TrustOptions(trust_config=stack.trust_config, force_rekor_v1=True))
-        token = parse_identity_token(oidc.mint(), now=datetime.now(timezone.utc))
-        self._signer = KeylessSigner(trust, token)
-        self._material = load_trust_material(trust.trusted_root)
-
-    def make(self, repo: Repository, digest: Digest) -> LegacySignature:
-        payload = build_payload(docker_reference=repo.name, docker_manifest_digest=str(digest))
-        return legacy_signature(self._signer.sign_payload(payload), self._material)
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 // The local Sigstore stack: Fulcio, Rekor v1 and a TSA from @sigstore/mock over real HTTP.
 //
-//   node server.mjs --port PORT --out DIR [--host 127.0.0.1] [--no-tsa]
+//   node server.mjs --port PORT --out DIR [--host 127.0.0.1] [--no-tsa] [--fulcio-skew=SECONDS]
+//
+// --fulcio-skew makes Fulcio's CA issue every certificate as if its clock read the start time
+// plus SECONDS (negative: behind), for tests of a client whose clock disagrees with Fulcio's.
 //
 // Keys are generated at every start and never written. Before listening, the server writes
 // DIR/trusted_root.json, DIR/signing_config.json and DIR/trust_config.json, so a client that
@@ -33,20 +36,25 @@ function options() {
       port: { type: 'string', default: process.env.SIGSTORE_STACK_PORT || '' },
       out: { type: 'string', default: process.env.SIGSTORE_STACK_OUT || '' },
       'no-tsa': { type: 'boolean', default: false },
+      'fulcio-skew': { type: 'string', default: '0' },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0 || !values.out) {
-    throw new Error('usage: node server.mjs --port PORT --out DIR [--host H] [--no-tsa]');
+    throw new Error('usage: node server.mjs --port PORT --out DIR [--host H] [--no-tsa] [--fulcio-skew=S]');
   }
-  return { host: values.host, port, out: values.out, withTsa: !values['no-tsa'] };
+  const fulcioSkew = Number(values['fulcio-skew']);
+  if (!Number.isFinite(fulcioSkew)) throw new Error('--fulcio-skew needs a number of seconds');
+  return { host: values.host, port, out: values.out, withTsa: !values['no-tsa'], fulcioSkew };
 }
 
 const newKeyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
-async function createServices(baseUrl) {
+async function createServices(baseUrl, fulcioSkew) {
   const ctlog = await mock.initializeCTLog(newKeyPair());
-  const ca = await mock.initializeCA(newKeyPair(), ctlog);
+  // The mock CA takes a fixed Date as its clock: without a skew, it reads the real time.
+  const caClock = fulcioSkew ? new Date(Date.now() + fulcioSkew * 1000) : undefined;
+  const ca = await mock.initializeCA(newKeyPair(), ctlog, caClock);
   const tlogKeys = newKeyPair();
   const tlog = await mock.initializeTLog(baseUrl, tlogKeys);
   const tsa = await mock.initializeTSA(newKeyPair());
@@ -233,7 +241,7 @@ async function main() {
   const baseUrl = `http://${opts.host}:${opts.port}`;
   // A minute of slack: the roots' validity must cover every certificate issued from now on.
   const start = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString().replace('.000Z', 'Z');
-  const services = await createServices(baseUrl);
+  const services = await createServices(baseUrl, opts.fulcioSkew);
   const trustedRoot = buildTrustedRoot({
     baseUrl,
     start,

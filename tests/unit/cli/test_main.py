@@ -95,3 +95,15 @@ def test_python_dash_m_runs() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"shipsign {__version__}"
+
+
+def test_a_caught_bug_in_a_report_exits_4_not_1() -> None:
+    from shipsign.present.exitcodes import INTERNAL, NEGATIVE, report_code
+
+    class _Report:
+        ok = False
+        any_negative = True
+        any_unreachable = False
+
+    assert report_code(_Report()) == NEGATIVE
+    assert report_code(_Report(), internal=True) == INTERNAL

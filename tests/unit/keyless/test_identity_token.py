@@ -111,3 +111,79 @@ def test_no_token_anywhere_names_what_was_checked(monkeypatch: pytest.MonkeyPatc
         resolve_identity_token("", now=NOW)
     for name in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITLAB_CI"):
         assert name in caught.value.found
+
+
+# Tokens of the CI providers `id` finds, shaped as Fulcio's public-good config reads them
+# (config/identity/config.yaml, subject-alternative-name-template of each ci-provider).
+GITLAB = {
+    "iss": "https://gitlab.com",
+    "sub": "project_path:acme/app:ref_type:tag:ref:v1.2.3",
+    "ci_config_ref_uri": "gitlab.com/acme/app//.gitlab-ci.yml@refs/tags/v1.2.3",
+    "job_workflow_ref": None,
+}
+BUILDKITE = {
+    "iss": "https://agent.buildkite.com",
+    "sub": "organization:acme:pipeline:app:ref:refs/tags/v1.2.3:commit:0123abc:step:",
+    "organization_slug": "acme",
+    "pipeline_slug": "app",
+    "job_workflow_ref": None,
+}
+CIRCLECI = {
+    "iss": "https://oidc.circleci.com/org/4f2c1d9e-0a6b-4c57-9b61-2f0a3e6d8c11",
+    "sub": "org/4f2c1d9e/project/7a1e/user/93bd",
+    "oidc.circleci.com/project-id": "7a1e5b0c-3d2f-4e8a-b6c9-0d1e2f3a4b5c",
+    "oidc.circleci.com/pipeline-definition-id": "c0ffee00-1111-4222-8333-944455556666",
+    "job_workflow_ref": None,
+}
+
+
+CIRCLECI_SAN = (
+    "https://circleci.com/api/v2/projects/7a1e5b0c-3d2f-4e8a-b6c9-0d1e2f3a4b5c"
+    "/pipeline-definitions/c0ffee00-1111-4222-8333-944455556666"
+)
+GITLAB_SAN = "https://gitlab.com/acme/app//.gitlab-ci.yml@refs/tags/v1.2.3"
+
+
+@pytest.mark.parametrize(
+    ("claims", "identity"),
+    [
+        (GITLAB, GITLAB_SAN),
+        (
+            {
+                **GITLAB,
+                "iss": "https://gitlab.archlinux.org",
+                "ci_config_ref_uri": "gitlab.archlinux.org/arch/app//ci.yml@refs/heads/main",
+            },
+            "https://gitlab.archlinux.org/arch/app//ci.yml@refs/heads/main",
+        ),
+        (BUILDKITE, "https://buildkite.com/acme/app"),
+        (CIRCLECI, CIRCLECI_SAN),
+        ({**CIRCLECI, "iss": "https://oidc.circleci.com"}, CIRCLECI_SAN),
+        ({"iss": f"{GITHUB_ISSUER}/acme-enterprise"}, f"https://github.com/{WORKFLOW_REF}"),
+    ],
+    ids=["gitlab", "gitlab-other-host", "buildkite", "circleci-org", "circleci", "github-ghes"],
+)
+def test_ci_providers_identity_is_fulcios_san(claims: dict[str, Any], identity: str) -> None:
+    """What Fulcio certifies, so that a rerun recognises this identity's signature."""
+    assert parse_identity_token(_token(**claims), now=NOW).identity == identity
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {**GITLAB, "ci_config_ref_uri": None},
+        {**BUILDKITE, "pipeline_slug": None},
+        {**CIRCLECI, "oidc.circleci.com/pipeline-definition-id": None},
+        {**GITLAB, "iss": "https://gitlab.example.com"},  # not in Fulcio's public-good config
+        {**CIRCLECI, "iss": "https://oidc.circleci.com/org/a/b"},  # not its meta-issuer
+    ],
+    ids=[
+        "gitlab-no-config-ref",
+        "buildkite-no-pipeline",
+        "circleci-no-definition",
+        "unknown-gitlab",
+        "circleci-bad-org",
+    ],
+)
+def test_without_the_templates_claims_the_identity_is_sub(claims: dict[str, Any]) -> None:
+    assert parse_identity_token(_token(**claims), now=NOW).identity == claims["sub"]

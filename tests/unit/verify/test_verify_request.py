@@ -80,3 +80,22 @@ def test_cli_key_with_bundle_format(key: Path, capsys: pytest.CaptureFixture[str
     code = main(["verify", IMAGE, "--key", str(key), "--format", "bundle"])
     assert code == 2
     assert "error: --key verifies legacy .sig signatures only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [IdentityPolicy(identity="me@example.com"), IdentityPolicy(identity_regexp=".*")],
+    ids=["identity", "regexp"],
+)
+def test_a_key_and_an_identity_are_not_both_given(key: Path, policy: IdentityPolicy) -> None:
+    request = VerifyRequest(images=(IMAGE,), key=key, policy=policy)
+    with pytest.raises(InputError, match="give --key or an identity, not both") as err:
+        verify_images(request)  # the identity would never be checked against a key signature
+    assert err.value.hint
+
+
+def test_cli_key_with_identity(key: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", IMAGE, "--key", str(key), "--certificate-identity", "me"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "give --key or an identity, not both" in err
