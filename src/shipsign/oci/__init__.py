@@ -1,8 +1,8 @@
 """OCI registries: references, credentials, auth, the distribution API and referrers.
 
 Layered like go-containerregistry: `reference` (pure) → `credentials` → `auth` → `transport`
-→ `exchange` (auth dance, typed errors) → `client` → `referrers`; `media` holds the content
-types. Only this package imports requests.
+→ `exchange` (auth dance, typed errors) → `client` → `shared_tag` (lock-free writes of shared
+tags) → `referrers`; `media` holds the content types. Only this package imports requests.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ formats.md §3.4 and §6.3; distribution-spec "Referrers Tag Schema".
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,34 +18,26 @@ from shipsign.errors import RegistryError, ShipsignError
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Descriptor, Index, merge_index
 from shipsign.oci.reference import Digest, Reference, Repository
+from shipsign.oci.shared_tag import (
+    FRESH_READ,
+    WRITE_WINDOW,
+    WriteRounds,
+    backoff,
+    confirm_writes,
+    settle_time,
+)
 
 __all__ = [
-    "FRESH_READ",
-    "WRITE_WINDOW",
     "PendingReferrer",
     "ReferrersResult",
     "ReferrersSource",
-    "WriteRounds",
     "add_referrer",
     "confirm_referrers",
     "fetch_referrers",
-    "settle_time",
     "write_referrer",
 ]
 
 _log = logging.getLogger(__name__)
-# Shared tags (this fallback index, cosign's `.sig`) are read-merge-written without locks, then
-# read back after a settle time to catch a writer whose read came before our write and whose
-# write came after it (and dropped our entry). A read at most FRESH_READ seconds old may be a
-# write's base: that widens the read-to-write window by at most FRESH_READ, so every writer
-# also waits that much longer before it confirms (`settle_time`).
-FRESH_READ = 0.25
-_MIN_SETTLE, _MAX_SETTLE = 0.1, 2.0
-# Every writer waits at least this long after its PUT before it confirms. A PUT sent later
-# than this after its base was read may drop an entry that another writer has confirmed
-# already: such a base is read again first. And the PUT is never retried as it is (the
-# transport would wait out 503s and Retry-After for up to a minute): the cycle is run again.
-WRITE_WINDOW = FRESH_READ + _MIN_SETTLE
 _CONFLICTS = 12  # 412 answers to one write before we give up
 
 
@@ -76,16 +67,6 @@ class ReferrersResult:
         return time.monotonic() - self.read_at <= FRESH_READ
 
 
-def settle_time(spent: float) -> float:
-    """How long after a write of a shared tag to read it back: `spent` is the write's cycle
-    (its own read, or the moment it took a fresh read as its base, to the end of the PUT).
-
-    A few of our cycles estimate how long another writer's cycle may be; FRESH_READ covers
-    the read that writer may have reused.
-    """
-    return min(_MAX_SETTLE, FRESH_READ + max(_MIN_SETTLE, 3 * spent))
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PendingReferrer:
     """An entry written to a fallback index, to be confirmed from `ready_at`."""
@@ -96,6 +77,10 @@ class PendingReferrer:
     entry: Descriptor
     ready_at: float  # time.monotonic() after which a confirming read proves the write held
     attempts: int
+
+    @property
+    def where(self) -> str:
+        return f"referrers index {self.repo.name}:{self.subject.tag_form}"
 
 
 def fetch_referrers(
@@ -176,16 +161,7 @@ def write_referrer(
                     rounds.rebase()
                     continue  # merge into what is there now
             tried = True
-            try:
-                client.push_manifest(
-                    repo, merged, tag=subject.tag_form, if_match=current.etag, once=True
-                )
-            except RegistryError as exc:
-                delay = rounds.after(exc)
-                if delay is None:
-                    raise
-                _log.debug("referrers index %s: %s; writing again", subject.tag_form, exc.what)
-                sleep(delay)
+            if not rounds.put(merged, if_match=current.etag, sleep=sleep):
                 current = None
                 continue
         # A writer who read before our write has written within its cycle; if that
@@ -214,50 +190,6 @@ def _index_digest(result: ReferrersResult) -> Digest | None:
     return result.index.digest if result.index is not None else None
 
 
-class WriteRounds:
-    """The cycles of one read-modify-write of a shared tag (this fallback index, cosign's
-    `.sig`) whose PUT is a single attempt: whether to run another and after how long.
-
-    A 412 (changed since our read, with `If-Match`) and a base that changed before our PUT
-    are conflicts, at most `conflicts` of them; a transient failure of the PUT waits as the
-    client's retry policy says (`RegistryClient.write_again_in`, `Retry-After` honoured).
-    One per write; not thread-safe.
-    """
-
-    def __init__(
-        self, client: RegistryClient, repo: Repository, tag: str, *, conflicts: int
-    ) -> None:
-        self._client = client
-        self._repo = repo
-        self._tag = tag
-        self._max = conflicts
-        self._conflicts = 0
-        self._failures = 0
-        self._start = time.monotonic()
-
-    def after(self, exc: RegistryError) -> float | None:
-        """Seconds to wait before the next cycle after the PUT failed with `exc`; None: stop."""
-        if exc.status == 412:
-            self._conflicts += 1
-            return _backoff(self._conflicts) if self._conflicts < self._max else None
-        self._failures += 1
-        spent = time.monotonic() - self._start
-        return self._client.write_again_in(exc, self._failures + 1, spent)
-
-    def rebase(self) -> None:
-        """Count a base that other writers changed before our PUT; raise when they keep on."""
-        self._conflicts += 1
-        if self._conflicts >= self._max:
-            raise RegistryError(
-                f"cannot write {self._repo.name}:{self._tag}: other writers kept changing it "
-                f"({self._conflicts} times before our write)",
-                registry=self._repo.registry,
-                repository=self._repo.name,
-                operation="push manifest",
-                hint="too many concurrent writers; try again",
-            )
-
-
 def confirm_referrers(
     pending: Sequence[PendingReferrer],
     *,
@@ -267,36 +199,17 @@ def confirm_referrers(
 ) -> list[ReferrersSource | ShipsignError]:
     """Read every pending entry back once its settle time has passed (one read each); write
     again what a concurrent writer dropped, until each holds or `attempts` writes were made.
-
-    In order. Confirming after one wait for the whole batch keeps the settle time off the
-    workers; a lost race repeats the read-modify-write (go-containerregistry's
-    `commitSubjectReferrers` loses these updates).
+    In order (`shared_tag.confirm_writes`).
     """
-    out: dict[int, ReferrersSource | ShipsignError] = {}
-    todo = dict(enumerate(pending))
-    while todo:
-        wait = max(p.ready_at for p in todo.values()) - time.monotonic()
-        if wait > 0:
-            sleep(wait)
-        items = list(todo.items())
-        found = list(workers.map(_confirm, [item for _, item in items]))
-        lost: list[tuple[int, PendingReferrer]] = []
-        for (key, item), answer in zip(items, found, strict=True):
-            if answer is None and item.attempts >= attempts:
-                answer = _gave_up(item)
-            if answer is None:
-                _log.debug("referrers index %s lost our entry; retrying", item.subject.tag_form)
-                lost.append((key, item))
-            else:
-                out[key] = answer
-        again = list(workers.map(partial(_again, sleep=sleep), [item for _, item in lost]))
-        todo = {}
-        for (key, _), result in zip(lost, again, strict=True):
-            if isinstance(result, PendingReferrer):
-                todo[key] = result
-            else:
-                out[key] = result
-    return [out[k] for k in range(len(pending))]
+    return confirm_writes(
+        pending,
+        confirm=_confirm,
+        write_again=partial(_write_again, sleep=sleep),
+        gave_up=_gave_up,
+        workers=workers,
+        attempts=attempts,
+        sleep=sleep,
+    )
 
 
 def add_referrer(
@@ -327,7 +240,7 @@ def add_referrer(
             raise answer
         if answer is not None:
             return answer
-        sleep(_backoff(written.attempts))
+        sleep(backoff(written.attempts))
         written = write_referrer(
             client, repo, subject, entry, attempts=written.attempts, sleep=sleep
         )
@@ -344,21 +257,12 @@ def _confirm(item: PendingReferrer) -> ReferrersSource | ShipsignError | None:
     return None
 
 
-def _again(
+def _write_again(
     item: PendingReferrer, *, sleep: Callable[[float], None]
-) -> ReferrersSource | PendingReferrer | ShipsignError:
-    sleep(_backoff(item.attempts))  # spread concurrent writers apart
-    try:
-        return write_referrer(
-            item.client,
-            item.repo,
-            item.subject,
-            item.entry,
-            attempts=item.attempts,
-            sleep=sleep,
-        )
-    except ShipsignError as exc:
-        return exc
+) -> ReferrersSource | PendingReferrer:
+    return write_referrer(
+        item.client, item.repo, item.subject, item.entry, attempts=item.attempts, sleep=sleep
+    )
 
 
 def _gave_up(item: PendingReferrer) -> RegistryError:
@@ -371,8 +275,3 @@ def _gave_up(item: PendingReferrer) -> RegistryError:
         operation="add referrer",
         hint="too many concurrent writers; try again",
     )
-
-
-def _backoff(attempt: int) -> float:
-    # Full jitter: spreads concurrent writers apart so that one of them wins each round.
-    return random.uniform(0, min(1.0, 0.05 * 2**attempt))  # noqa: S311  # not cryptographic

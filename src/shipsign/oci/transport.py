@@ -165,14 +165,7 @@ class Transport:
                     raise self._tls_error(call, method, url, exc) from exc
                 why, status, retry_after, codes = _describe(exc), None, None, ()
             except requests.RequestException as exc:  # not worth retrying: e.g. a bad URL
-                raise RegistryError(
-                    f"cannot {call.operation} on {call.registry}: the request failed",
-                    registry=call.registry,
-                    repository=call.repository,
-                    operation=call.operation,
-                    where=f"{method} {redact(url)}",
-                    found=_describe(exc),
-                ) from exc
+                raise _error(call, method, url, "the request failed", found=_describe(exc)) from exc
             else:
                 if reply.status not in self._retry.statuses:
                     return reply
@@ -182,16 +175,14 @@ class Transport:
             spent = time.monotonic() - start
             wait = self._retry.delay(attempt + 1, retry_after, spent) if retry else None
             if wait is None:
-                raise RegistryError(
-                    f"cannot {call.operation} on {call.registry}: gave up after {attempt} "
-                    f"attempt{'s' if attempt > 1 else ''}",
-                    registry=call.registry,
-                    repository=call.repository,
-                    operation=call.operation,
+                raise _error(
+                    call,
+                    method,
+                    url,
+                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}",
                     status=status,
                     codes=tuple(c for c, _ in codes),
                     retry_after=retry_after,
-                    where=f"{method} {redact(url)}",
                     found=why + "".join(f' {c} "{m}"' for c, m in codes[:2]),
                     hint="the registry is down, overloaded or unreachable; try again later",
                 )
@@ -222,13 +213,7 @@ class Transport:
                 # Blob storage redirects: credentials stay with the registry that asked, and
                 # never go out in clear text (an https → http redirect to the same host).
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-        raise RegistryError(
-            f"cannot {call.operation} on {call.registry}: more than {_REDIRECTS} redirects",
-            registry=call.registry,
-            repository=call.repository,
-            operation=call.operation,
-            where=f"{method} {redact(url)}",
-        )
+        raise _error(call, method, url, f"more than {_REDIRECTS} redirects")
 
     def _once(
         self,
@@ -256,29 +241,55 @@ class Transport:
             limit = max_bytes if 200 <= status < 300 else ERROR_MAX_BYTES
             data = b"" if method == "HEAD" else _read_capped(resp, limit, truncate=status >= 300)
             if data is None:
-                raise RegistryError(
-                    f"cannot {call.operation} on {call.registry}: the response is larger than "
-                    f"{limit} bytes",
-                    registry=call.registry,
-                    repository=call.repository,
-                    operation=call.operation,
+                raise _error(
+                    call,
+                    method,
+                    url,
+                    f"the response is larger than {limit} bytes",
                     status=status,
-                    where=f"{method} {redact(url)}",
                     expected=f"at most {limit} bytes",
                 )
             headers_out = {k.lower(): v for k, v in resp.headers.items()}
             return Reply(status=status, headers=headers_out, body=data, url=url)
 
     def _tls_error(self, call: Call, method: str, url: str, exc: Exception) -> RegistryError:
-        return RegistryError(
-            f"cannot {call.operation} on {call.registry}: TLS verification failed",
-            registry=call.registry,
-            repository=call.repository,
-            operation=call.operation,
-            where=f"{method} {redact(url)}",
+        return _error(
+            call,
+            method,
+            url,
+            "TLS verification failed",
             found=_describe(exc),
             hint="trust the registry's CA with REQUESTS_CA_BUNDLE or SSL_CERT_FILE",
         )
+
+
+def _error(
+    call: Call,
+    method: str,
+    url: str,
+    what: str,
+    *,
+    status: int | None = None,
+    codes: tuple[str, ...] = (),
+    retry_after: str | None = None,
+    expected: str = "",
+    found: str = "",
+    hint: str = "",
+) -> RegistryError:
+    """The `RegistryError` for `call` (a `method` request to `url`) that failed as `what` says."""
+    return RegistryError(
+        f"cannot {call.operation} on {call.registry}: {what}",
+        registry=call.registry,
+        repository=call.repository,
+        operation=call.operation,
+        status=status,
+        codes=codes,
+        retry_after=retry_after,
+        where=f"{method} {redact(url)}",
+        expected=expected,
+        found=found,
+        hint=hint,
+    )
 
 
 def _read_capped(resp: requests.Response, limit: int, *, truncate: bool) -> bytes | None:

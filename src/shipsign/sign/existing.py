@@ -30,7 +30,8 @@ from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import FRESH_READ, ReferrersResult
+from shipsign.oci.referrers import ReferrersResult
+from shipsign.oci.shared_tag import FRESH_READ
 from shipsign.sign.statement import read_claims
 
 __all__ = [
@@ -80,7 +81,7 @@ class SigRead:
     read_at: float  # time.monotonic()
 
     def fresh(self) -> bool:
-        """Young enough to be the base of a write (`oci.referrers.FRESH_READ`): a stale base
+        """Young enough to be the base of a write (`oci.shared_tag.FRESH_READ`): a stale base
         would lose layers written since, by writers who may have confirmed theirs already."""
         return time.monotonic() - self.read_at <= FRESH_READ
 

@@ -6,21 +6,19 @@ keep every layer we find, write once (`If-Match` when the registry gave an ETag)
 most `WRITE_WINDOW` old, then re-read after a settle time of a few write cycles to confirm our
 layer is still there; on a lost update we merge again on top of what is there now and retry.
 The read may be the one that looked for an existing signature while it is fresh
-(`SigRead.fresh`); the settle time allows for that (`oci.referrers.settle_time`, the same
-protocol as the referrers fallback index).
+(`SigRead.fresh`); the settle time allows for that (`oci.shared_tag`, the same protocol as
+the referrers fallback index).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -35,7 +33,7 @@ from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import WRITE_WINDOW, WriteRounds, settle_time
+from shipsign.oci.shared_tag import WRITE_WINDOW, WriteRounds, confirm_writes, settle_time
 from shipsign.sign.existing import SigRead, fetch_sig, signature_tag
 
 __all__ = [
@@ -107,6 +105,10 @@ class SigPending:
     def ref(self) -> Reference:
         return Reference(repository=self.repo, tag=signature_tag(self.digest))
 
+    @property
+    def where(self) -> str:
+        return str(self.ref)
+
 
 def append_signature(
     client: RegistryClient,
@@ -131,7 +133,7 @@ def append_signature(
     if attempts == 0:
         # The payload is new unless a run wrote these exact claims before: no HEAD first.
         client.push_blob(repo, signature.payload, check_first=False)
-    rounds = WriteRounds(client, repo, ref.tag or "", conflicts=_CONFLICTS)
+    rounds = WriteRounds(client, repo, signature_tag(digest), conflicts=_CONFLICTS)
     current = read if read is not None and read.fresh() else None
     started = time.monotonic()  # when the base was taken: the start of this write's cycle
     while True:
@@ -139,19 +141,9 @@ def append_signature(
             current = fetch_sig(client, repo, digest)
             started = current.read_at
         image, current, started = _prepare(client, ref, digest, current, started, signature, rounds)
-        if image is not None:
-            try:
-                client.push_manifest(
-                    repo, image.manifest, tag=ref.tag, if_match=current.etag, once=True
-                )
-            except RegistryError as exc:
-                delay = rounds.after(exc)
-                if delay is None:
-                    raise
-                _log.debug("%s: %s; writing again", ref, exc.what)
-                sleep(delay)
-                current = None
-                continue
+        if image is not None and not rounds.put(image.manifest, if_match=current.etag, sleep=sleep):
+            current = None
+            continue
         # A writer who read before our write has written within its cycle; if that dropped
         # our layer, a read after then shows it.
         return SigPending(
@@ -207,31 +199,15 @@ def confirm_signatures(
 
     Confirming after one wait for the whole batch keeps the settle time off the workers.
     """
-    out: dict[int, SigWritten | ShipsignError] = {}
-    todo = dict(enumerate(pending))
-    while todo:
-        wait = max(p.ready_at for p in todo.values()) - time.monotonic()
-        if wait > 0:
-            sleep(wait)
-        items = list(todo.items())
-        found = list(workers.map(_confirm, [item for _, item in items]))
-        lost: list[tuple[int, SigPending]] = []
-        for (key, item), answer in zip(items, found, strict=True):
-            if answer is None and item.attempts >= attempts:
-                answer = _gave_up(item)
-            if answer is None:
-                _log.debug("%s lost our layer to a concurrent writer; merging again", item.ref)
-                lost.append((key, item))
-            else:
-                out[key] = answer
-        again = list(workers.map(partial(_again, sleep=sleep), [item for _, item in lost]))
-        todo = {}
-        for (key, _), result in zip(lost, again, strict=True):
-            if isinstance(result, SigPending):
-                todo[key] = result
-            else:
-                out[key] = result
-    return [out[k] for k in range(len(pending))]
+    return confirm_writes(
+        pending,
+        confirm=_confirm,
+        write_again=_write_again,
+        gave_up=_gave_up,
+        workers=workers,
+        attempts=attempts,
+        sleep=sleep,
+    )
 
 
 def _confirm(item: SigPending) -> SigWritten | ShipsignError | None:
@@ -244,14 +220,10 @@ def _confirm(item: SigPending) -> SigWritten | ShipsignError | None:
     return None
 
 
-def _again(item: SigPending, *, sleep: Callable[[float], None]) -> SigPending | ShipsignError:
-    sleep(_backoff(item.attempts))  # spread concurrent writers apart
-    try:
-        return append_signature(
-            item.client, item.repo, item.digest, item.signature, attempts=item.attempts
-        )
-    except ShipsignError as exc:
-        return exc
+def _write_again(item: SigPending) -> SigPending:
+    return append_signature(
+        item.client, item.repo, item.digest, item.signature, attempts=item.attempts
+    )
 
 
 def _gave_up(item: SigPending) -> RegistryError:
@@ -311,8 +283,3 @@ def _has(manifest: Manifest, signature: LegacySignature) -> bool:
         layer.annotations.get(SIGNATURE_ANNOTATION) == signature.signature
         for layer in manifest.layers
     )
-
-
-def _backoff(attempt: int) -> float:
-    # Full jitter: concurrent writers drift apart so that one of them wins each round.
-    return random.uniform(0, min(1.0, 0.05 * 2**attempt))  # noqa: S311  # not cryptographic

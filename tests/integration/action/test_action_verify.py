@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -28,27 +29,45 @@ def push(registry: Registry, repo: str) -> str:
     return f"{registry.host}/{repo}@{Digest.of(manifest)}"
 
 
+Act = Callable[[Mapping[str, str]], ActionRun]
+
+
+@pytest.fixture
+def act(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Act:
+    """Run `shipsign action` in-process with these inputs, as a runner would set them."""
+
+    def run(inputs: Mapping[str, str]) -> ActionRun:
+        return run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+
+    return run
+
+
+def verify_inputs(
+    registry: Registry, repo: str, oidc: GitHubOidc, stack: SigstoreStack
+) -> dict[str, str]:
+    """Inputs to verify a new (unsigned) image on `registry` as `oidc`'s workflow."""
+    return {
+        "command": "verify",
+        "images": push(registry, repo),
+        "certificate-identity": oidc.san,
+        "trust-config": str(stack.trust_config),
+        "insecure-registries": registry.host,
+    }
+
+
 def test_unsigned_image_on_a_private_registry(
     basic_registry: Registry,
     sigstore_stack: SigstoreStack,
     github_oidc: GitHubOidc,
     repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    act: Act,
 ) -> None:
-    image = push(basic_registry, repo)
-    inputs = {
-        "command": "verify",
-        "images": image,
-        "certificate-identity": github_oidc.san,
-        "certificate-oidc-issuer": ISSUER,
-        "trust-config": str(sigstore_stack.trust_config),
-        "registry-logins": logins_for(basic_registry),
-        "insecure-registries": basic_registry.host,
-        "github-token": TOKEN,
-    }
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    inputs = verify_inputs(basic_registry, repo, github_oidc, sigstore_stack)
+    inputs["certificate-oidc-issuer"] = ISSUER
+    inputs["registry-logins"] = logins_for(basic_registry)
+    inputs["github-token"] = TOKEN
+    image = inputs["images"]
+    run = act(inputs)
     assert run.code == 1, run.stdout + run.stderr
     assert run.outputs["verified"] == "false"
     assert run.outputs["signatures"] == ""
@@ -67,18 +86,9 @@ def test_the_login_is_what_lets_it_read(
     github_oidc: GitHubOidc,
     sigstore_stack: SigstoreStack,
     repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    act: Act,
 ) -> None:
-    inputs = {
-        "command": "verify",
-        "images": push(basic_registry, repo),
-        "certificate-identity": github_oidc.san,
-        "trust-config": str(sigstore_stack.trust_config),
-        "insecure-registries": basic_registry.host,
-    }
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    run = act(verify_inputs(basic_registry, repo, github_oidc, sigstore_stack))  # no login
     assert run.code == 3, run.stdout + run.stderr
     assert len(run.errors()) == 1
     assert run.outputs["verified"] == "false"
@@ -89,33 +99,18 @@ def test_summary_can_be_turned_off(
     github_oidc: GitHubOidc,
     sigstore_stack: SigstoreStack,
     repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    act: Act,
 ) -> None:
-    inputs = {
-        "command": "verify",
-        "images": push(registry, repo),
-        "certificate-identity": github_oidc.san,
-        "trust-config": str(sigstore_stack.trust_config),
-        "insecure-registries": registry.host,
-        "summary": "false",
-    }
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    run = act({**verify_inputs(registry, repo, github_oidc, sigstore_stack), "summary": "false"})
     assert run.code == 1
     assert run.summary == ""
     assert run.outputs["verified"] == "false"
 
 
 def test_verify_without_an_expected_identity_is_bad_input(
-    registry: Registry,
-    repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    registry: Registry, repo: str, act: Act
 ) -> None:
-    inputs = {"command": "verify", "images": push(registry, repo)}
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    run = act({"command": "verify", "images": push(registry, repo)})
     assert run.code == 2
     [error] = run.errors()
     assert "certificate-identity" in error
@@ -123,11 +118,7 @@ def test_verify_without_an_expected_identity_is_bad_input(
 
 
 def test_missing_id_token_permission_is_one_clear_error(
-    basic_registry: Registry,
-    repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    basic_registry: Registry, repo: str, act: Act
 ) -> None:
     """A job without `permissions: id-token: write` has no ACTIONS_ID_TOKEN_REQUEST_* at all."""
     inputs = {
@@ -137,7 +128,7 @@ def test_missing_id_token_permission_is_one_clear_error(
         "insecure-registries": basic_registry.host,
         "github-token": TOKEN,
     }
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    run = act(inputs)
     assert run.code == 2, run.stdout + run.stderr
     assert_one_permission_error(run)
     run.assert_masked([TOKEN, str(basic_registry.password)])
@@ -151,15 +142,13 @@ def assert_one_permission_error(run: ActionRun) -> None:
     assert [ln for ln in run.lines() if "id-token" in ln] == [error]
 
 
-def test_malformed_login_is_masked_before_it_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_malformed_login_is_masked_before_it_is_reported(act: Act) -> None:
     inputs = {
         "command": "verify",
         "images": "127.0.0.1:1/x@sha256:" + "0" * 64,
         "registry-logins": "docker.io alice s3cret-p4ss trailing-word\n",
     }
-    run = run_action(monkeypatch, capsys, action_env(tmp_path, inputs))
+    run = act(inputs)
     assert run.code == 2
     [error] = run.errors()
     assert "`registry-logins`, line 1" in error

@@ -1,12 +1,16 @@
-"""Fixtures for the OCI integration tests: clients for the stack's registries."""
+"""Fixtures for the OCI integration tests: clients for the stack's registries, and small HTTP
+servers of the test's own (a token endpoint, blob storage on another host)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from integration.oci.images import ClientFactory, ServeHttp
 from shipsign.oci import (
     Credential,
     Registries,
@@ -19,8 +23,6 @@ from stack.registry import Registry
 
 # Fast retries: the fault tests must not take minutes, and a test never waits on a clock.
 FAST_RETRY = RetryPolicy(attempts=4, base=0.01, cap=0.05, deadline=10.0)
-
-ClientFactory = Callable[..., RegistryClient]
 
 
 @pytest.fixture
@@ -57,3 +59,23 @@ def make_client() -> Iterator[ClientFactory]:
     yield build
     for pool in pools:
         pool.close()
+
+
+@pytest.fixture
+def serve_http() -> Iterator[ServeHttp]:
+    """Serve a handler class on 127.0.0.1 (a free port) in a thread; return its base URL.
+
+    Every server started is shut down after the test.
+    """
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(handler: type[BaseHTTPRequestHandler]) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

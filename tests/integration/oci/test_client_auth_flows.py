@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 from urllib.parse import parse_qs
 
 import pytest
 
+from integration.oci.images import ClientFactory, ServeHttp
 from shipsign.oci import (
     OCI_EMPTY,
     Credential,
@@ -21,7 +20,6 @@ from shipsign.oci import (
     Digest,
     Reference,
     Registries,
-    RegistryClient,
     Repository,
     StaticKeychain,
     build_manifest,
@@ -30,8 +28,6 @@ from shipsign.oci.media import EMPTY_JSON
 from shipsign.secret import Secret
 from stack.fault_proxy import FaultProxy
 from stack.registry import Registry
-
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
 
 
 class _TokenEndpoint(BaseHTTPRequestHandler):
@@ -55,14 +51,11 @@ class _TokenEndpoint(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def token_endpoint() -> Iterator[tuple[str, type[_TokenEndpoint]]]:
+def token_endpoint(
+    serve_http: ServeHttp,
+) -> tuple[str, type[_TokenEndpoint]]:
     handler = type("Endpoint", (_TokenEndpoint,), {"grants": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/token", handler
-    server.shutdown()
-    server.server_close()
+    return serve_http(handler) + "/token", handler
 
 
 def test_identity_token_uses_the_refresh_grant(

@@ -3,14 +3,13 @@ are rejected, and credentials never follow a redirect to another host."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 
+from integration.oci.images import ClientFactory, ServeHttp, push_image
 from shipsign.errors import RegistryError
 from shipsign.oci import (
     MANIFEST_MAX_BYTES,
@@ -19,7 +18,6 @@ from shipsign.oci import (
     Credential,
     Descriptor,
     Digest,
-    Manifest,
     Reference,
     Registries,
     RegistryClient,
@@ -31,8 +29,6 @@ from shipsign.oci.media import EMPTY_JSON
 from shipsign.secret import Secret
 from stack.fault_proxy import FaultProxy
 
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
-
 
 class Sleeps:
     """Records the waits the client asks for instead of sleeping them."""
@@ -42,17 +38,6 @@ class Sleeps:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-
-
-def _push(client: RegistryClient, repo: Repository, payload: bytes, tag: str) -> Manifest:
-    config = client.push_blob(repo, EMPTY_JSON)
-    layer = client.push_blob(repo, payload)
-    manifest = build_manifest(
-        config=Descriptor(media_type=OCI_EMPTY, digest=config, size=2),
-        layers=[Descriptor(media_type="text/plain", digest=layer, size=len(payload))],
-    )
-    client.push_manifest(repo, manifest, tag=tag)
-    return manifest
 
 
 @pytest.fixture
@@ -72,7 +57,7 @@ def test_connection_reset_is_retried(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, sleeps = setup
-    manifest = _push(client, repo, b"reset", "v1")
+    manifest = push_image(client, repo, b"reset", "v1")
     fault_proxy.reset_log()
     fault_proxy.add_fault(method="HEAD", path_regex="/manifests/v1", action="reset", times=2)
     assert client.resolve(Reference(repository=repo, tag="v1")).digest == manifest.digest
@@ -84,7 +69,7 @@ def test_server_errors_are_retried(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, _ = setup
-    _push(client, repo, b"five hundred", "v1")
+    push_image(client, repo, b"five hundred", "v1")
     fault_proxy.reset_log()
     fault_proxy.add_fault(method="GET", path_regex="/blobs/", status=500, headers={}, times=2)
     assert client.fetch_blob(repo, Digest.of(b"five hundred"), max_bytes=100) == b"five hundred"
@@ -106,7 +91,7 @@ def test_giving_up_names_the_operation(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, sleeps = setup
-    _push(client, repo, b"give up", "v1")
+    push_image(client, repo, b"give up", "v1")
     body = b'{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}'
     fault_proxy.add_fault(
         method="PUT", path_regex="/manifests/", status=503, headers={}, body=body, times=None
@@ -214,7 +199,7 @@ def test_tampered_manifest_by_digest_is_rejected(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, _ = setup
-    manifest = _push(client, repo, b"honest", "v1")
+    manifest = push_image(client, repo, b"honest", "v1")
     tampered = manifest.raw.replace(b"text/plain", b"text/plaim")
     fault_proxy.add_fault(
         method="GET",
@@ -234,7 +219,7 @@ def test_tampered_manifest_by_tag_with_honest_digest_header_is_rejected(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, _ = setup
-    manifest = _push(client, repo, b"honest", "v1")
+    manifest = push_image(client, repo, b"honest", "v1")
     fault_proxy.add_fault(
         method="GET",
         path_regex="/manifests/v1",
@@ -287,7 +272,7 @@ def test_resolve_falls_back_to_get_without_a_digest_header(
     fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
 ) -> None:
     client, repo, _ = setup
-    manifest = _push(client, repo, b"no header", "v1")
+    manifest = push_image(client, repo, b"no header", "v1")
     fault_proxy.add_fault(
         method="HEAD",
         path_regex="/manifests/v1",
@@ -317,14 +302,11 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def storage() -> Iterator[tuple[str, type[_Recorder]]]:
+def storage(
+    serve_http: ServeHttp,
+) -> tuple[str, type[_Recorder]]:
     handler = type("Storage", (_Recorder,), {"seen": [], "body": b"stored blob"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
+    return serve_http(handler), handler
 
 
 def test_credentials_do_not_follow_a_redirect_to_another_host(

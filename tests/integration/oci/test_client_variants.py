@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
+from integration.oci.images import ClientFactory, push_image
 from shipsign.errors import AuthError, InputError, RegistryError
 from shipsign.oci import (
-    OCI_EMPTY,
     Descriptor,
     Digest,
     Index,
     Manifest,
     Platform,
     Reference,
-    RegistryClient,
     Repository,
     build_index,
-    build_manifest,
 )
-from shipsign.oci.media import EMPTY_JSON
 from stack.registry import Registry
 
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
 VARIANTS = ["registry", "basic_registry", "token_registry", "tls_registry"]
 
 
@@ -31,20 +25,6 @@ VARIANTS = ["registry", "basic_registry", "token_registry", "tls_registry"]
 def variant(request: pytest.FixtureRequest) -> Registry:
     reg: Registry = request.getfixturevalue(request.param)
     return reg
-
-
-def push_image(
-    client: RegistryClient, repo: Repository, payload: bytes, tag: str | None
-) -> Manifest:
-    """Push a one-layer image (empty config) and return its manifest."""
-    config = client.push_blob(repo, EMPTY_JSON)
-    layer = client.push_blob(repo, payload)
-    manifest = build_manifest(
-        config=Descriptor(media_type=OCI_EMPTY, digest=config, size=len(EMPTY_JSON)),
-        layers=[Descriptor(media_type="text/plain", digest=layer, size=len(payload))],
-    )
-    client.push_manifest(repo, manifest, tag=tag)
-    return manifest
 
 
 def test_push_pull_resolve(variant: Registry, repo: str, make_client: ClientFactory) -> None:

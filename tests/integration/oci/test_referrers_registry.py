@@ -4,14 +4,13 @@ referrers API when the fault proxy serves it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from integration.oci.images import BUNDLE, EMPTY, ClientFactory, push_subject
 from shipsign.errors import RegistryError
 from shipsign.oci import (
-    OCI_EMPTY,
     OCI_INDEX,
     Descriptor,
     Digest,
@@ -26,21 +25,10 @@ from shipsign.oci import (
     fetch_referrers,
     referrer_descriptor,
 )
-from shipsign.oci.media import EMPTY_JSON
 from stack.fault_proxy import FaultProxy
 from stack.registry import Registry
 
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
-BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 OCI_MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
-EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)
-
-
-def _subject(client: RegistryClient, repo: Repository) -> Manifest:
-    client.push_blob(repo, EMPTY_JSON)
-    image = build_manifest(config=EMPTY, layers=[], annotations={"role": "subject"})
-    client.push_manifest(repo, image, tag="latest")
-    return image
 
 
 def _referrer(client: RegistryClient, repo: Repository, subject: Manifest, n: int) -> Manifest:
@@ -59,7 +47,7 @@ def _referrer(client: RegistryClient, repo: Repository, subject: Manifest, n: in
 def test_fallback_tag_round_trip(registry: Registry, repo: str, make_client: ClientFactory) -> None:
     client = make_client(registry)
     repository = Repository(registry.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     assert fetch_referrers(client, repository, subject.digest).descriptors == ()
     one = _referrer(client, repository, subject, 1)
     entry = referrer_descriptor(one)
@@ -89,7 +77,7 @@ def test_ten_concurrent_writers_lose_nothing(
 ) -> None:
     setup = make_client(registry)
     repository = Repository(registry.host, repo)
-    subject = _subject(setup, repository)
+    subject = push_subject(setup, repository)
     referrers = [_referrer(setup, repository, subject, n) for n in range(10)]
     # One client per writer: ten independent processes' worth of state racing on one tag.
     writers = [make_client(registry) for _ in referrers]
@@ -110,7 +98,7 @@ def test_fallback_tag_holding_a_manifest_is_an_error(
 ) -> None:
     client = make_client(registry)
     repository = Repository(registry.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     client.push_manifest(repository, subject, tag=subject.digest.tag_form)  # not an index
     with pytest.raises(RegistryError, match="holds a manifest, not an index"):
         fetch_referrers(client, repository, subject.digest)
@@ -122,7 +110,7 @@ def test_referrers_api_through_the_proxy(
     fault_proxy.serve_referrers = True
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     manifest = _referrer(client, repository, subject, 7)  # the proxy indexes it on PUT
     fault_proxy.reset_log()
 
@@ -144,7 +132,7 @@ def test_unsupported_api_is_remembered_per_registry(
 ) -> None:
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     fault_proxy.reset_log()
     for _ in range(3):
         assert (
@@ -160,7 +148,7 @@ def test_referrers_api_with_wrong_content_type_is_not_trusted(
 ) -> None:
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     bogus = json.dumps({"schemaVersion": 2, "manifests": []}).encode()
     fault_proxy.add_fault(
         method="GET",

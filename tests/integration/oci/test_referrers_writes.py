@@ -6,16 +6,14 @@ fault proxy in front of the registry."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from integration.oci.images import BUNDLE, EMPTY, ClientFactory, push_subject
 from shipsign.errors import RegistryError
 from shipsign.oci import (
-    OCI_EMPTY,
     Descriptor,
-    Digest,
     Manifest,
     ReferrersSource,
     RegistryClient,
@@ -26,27 +24,11 @@ from shipsign.oci import (
     fetch_referrers,
     referrer_descriptor,
 )
-from shipsign.oci.media import EMPTY_JSON
-from shipsign.oci.referrers import (
-    FRESH_READ,
-    PendingReferrer,
-    confirm_referrers,
-    write_referrer,
-)
+from shipsign.oci.referrers import PendingReferrer, confirm_referrers, write_referrer
+from shipsign.oci.shared_tag import FRESH_READ
 from stack.fault_proxy import FaultProxy
 from stack.raw_registry import RawClient
 from stack.registry import Registry
-
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
-BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)
-
-
-def _subject(client: RegistryClient, repo: Repository) -> Manifest:
-    client.push_blob(repo, EMPTY_JSON)
-    image = build_manifest(config=EMPTY, layers=[], annotations={"role": "subject"})
-    client.push_manifest(repo, image, tag="latest")
-    return image
 
 
 def _referrer(client: RegistryClient, repo: Repository, subject: Manifest, n: int) -> Descriptor:
@@ -91,7 +73,7 @@ def test_add_referrer_reads_the_index_once_and_confirms_once(
 ) -> None:
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     entry = _referrer(client, repository, subject, 1)
     fault_proxy.reset_log()
     assert add_referrer(client, repository, subject.digest, entry) is ReferrersSource.FALLBACK_TAG
@@ -108,7 +90,7 @@ def test_a_listing_just_read_is_the_base_of_the_write(
 ) -> None:
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     entry = _referrer(client, repository, subject, 1)
     listed = fetch_referrers(client, repository, subject.digest)
     fault_proxy.reset_log()
@@ -130,7 +112,7 @@ def test_a_stale_listing_is_read_again_so_a_concurrent_entry_survives(
 ) -> None:
     ours, theirs = make_client(fault_proxy.registry), make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(ours, repository)
+    subject = push_subject(ours, repository)
     listed = fetch_referrers(ours, repository, subject.digest)  # empty, and about to be stale
     other = _referrer(theirs, repository, subject, 2)
     assert add_referrer(theirs, repository, subject.digest, other) is ReferrersSource.FALLBACK_TAG
@@ -149,7 +131,7 @@ def test_a_listing_from_the_referrers_api_needs_nothing_more(
     fault_proxy.serve_referrers = True
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     listed = fetch_referrers(client, repository, subject.digest)
     assert listed.source is ReferrersSource.API
     entry = _referrer(client, repository, subject, 3)
@@ -164,7 +146,7 @@ def test_a_single_attempt_put_leaves_the_retry_to_the_caller(
 ) -> None:
     client = make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
-    subject = _subject(client, repository)
+    subject = push_subject(client, repository)
     index = build_index([])
     fault_proxy.add_fault(method="PUT", path_regex="/manifests/", headers={"Retry-After": "3"})
     fault_proxy.reset_log()
@@ -185,7 +167,7 @@ def test_a_writer_whose_index_put_is_answered_503_keeps_an_entry_confirmed_meanw
 ) -> None:
     slow, direct = make_client(fault_proxy.registry), make_client(registry)
     via_proxy, straight = Repository(fault_proxy.host, repo), Repository(registry.host, repo)
-    subject = _subject(direct, straight)
+    subject = push_subject(direct, straight)
     mine, theirs = _referrer(direct, straight, subject, 1), _referrer(direct, straight, subject, 2)
     tag = subject.digest.tag_form
     fault_proxy.add_fault(

@@ -8,11 +8,11 @@ import io
 import json
 import subprocess
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from integration.oci.images import ClientFactory
 from shipsign.oci import (
     OCI_MANIFEST,
     Descriptor,
@@ -28,7 +28,6 @@ from shipsign.oci import (
 )
 from stack.registry import Registry
 
-ClientFactory = Callable[..., RegistryClient]  # the `make_client` fixture
 LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 

@@ -17,7 +17,7 @@ from integration.sign.helpers import Signatures, bundle_referrers, push_image, s
 from shipsign.errors import ShipsignError
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Digest, Registries, RegistryClient, Repository, StaticKeychain
-from shipsign.oci.referrers import FRESH_READ
+from shipsign.oci.shared_tag import FRESH_READ
 from shipsign.secret import Secret
 from shipsign.sign import SignFormat, SignRequest, sign_images
 from shipsign.sign.existing import fetch_sig

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipsign.cli import main
 from shipsign.formats.bundle_ref import build_bundle_artifact
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CliRun",
     "Image",
+    "Verify",
     "cosign_statement",
     "legacy_from_signed",
     "new_image",
@@ -236,6 +237,12 @@ def verify_on_stack(
     if "--trusted-root" not in flags:
         argv += ["--trusted-root", str(stack.trusted_root)]
     return run_cli(capsys, [*argv, *flags])
+
+
+class Verify(Protocol):
+    """`verify_on_stack` bound to its capsys, GitHub OIDC and stack (the `verify` fixture)."""
+
+    def __call__(self, image: Image | str, *flags: str, identity: bool = True) -> CliRun: ...
 
 
 def why(run: CliRun) -> str:

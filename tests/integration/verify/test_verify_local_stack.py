@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from integration.verify.signed_images import (
+    Image,
+    Verify,
     new_image,
     push_bundle_referrer,
     push_sig_image,
@@ -16,7 +18,6 @@ from integration.verify.signed_images import (
     sign_image,
     sign_legacy,
     subject_of,
-    verify_on_stack,
     why,
 )
 from interop.corpus import PRODUCTION_ROOT
@@ -26,26 +27,30 @@ from stack.fault_proxy import FaultProxy
 from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
-FORMATS = ["legacy", "bundle"]
+
+@pytest.fixture(params=["legacy", "bundle"])
+def fmt(request: pytest.FixtureRequest) -> str:
+    """Each test that signs with `signed` runs once per signature format."""
+    return str(request.param)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_signature_made_on_the_stack_verifies(
-    fmt: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def signed(
+    fmt: str, registry: Registry, repo: str, signer: KeylessSigner, pool: Registries
+) -> Image:
+    """A new image signed on the stack in `fmt`, as github_oidc's workflow."""
     image = new_image(registry, repo)
     sign_image(image, signer, fmt, pool)
-    run = verify_on_stack(capsys, image, github_oidc, sigstore_stack)
+    return image
+
+
+def test_signature_made_on_the_stack_verifies(
+    fmt: str, signed: Image, verify: Verify, github_oidc: GitHubOidc
+) -> None:
+    run = verify(signed)
     assert run.code == 0, why(run)
     assert "The following checks were performed on each of these signatures:" in run.out
-    assert f"✔ {image.ref}: verified (1 of 1 signature passed)" in run.out
+    assert f"✔ {signed.ref}: verified (1 of 1 signature passed)" in run.out
     assert f"identity {github_oidc.san}" in run.out
     assert f"issuer {github_oidc.issuer}" in run.out
     assert "Rekor log index " in run.out
@@ -53,28 +58,22 @@ def test_signature_made_on_the_stack_verifies(
     assert run.err == ""
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
 def test_json_output_has_the_facts(
     fmt: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
+    signed: Image,
+    verify: Verify,
     github_oidc: GitHubOidc,
     sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    image = new_image(registry, repo)
-    sign_image(image, signer, fmt, pool)
-    run = verify_on_stack(capsys, image, github_oidc, sigstore_stack, "--output", "json")
+    run = verify(signed, "--output", "json")
     assert run.code == 0, why(run)
     doc = run.json()
     assert doc["verified"] is True
     assert doc["trust"] == f"trusted root {sigstore_stack.trusted_root}"
     (result,) = doc["images"]
-    assert result["input"] == image.ref
-    assert result["repository"] == image.repository
-    assert result["digest"] == str(image.digest)
+    assert result["input"] == signed.ref
+    assert result["repository"] == signed.repository
+    assert result["digest"] == str(signed.digest)
     assert result["status"] == "verified"
     (sig,) = result["signatures"]
     assert sig["format"] == fmt
@@ -85,25 +84,20 @@ def test_json_output_has_the_facts(
     assert isinstance(sig["rekor_log_index"], int)
     assert sig["signing_time"].endswith("Z")
     if fmt == "legacy":
-        assert sig["location"] == f"{image.repository}:{image.digest.tag_form}.sig layer 0"
+        assert sig["location"] == f"{signed.repository}:{signed.digest.tag_form}.sig layer 0"
     else:
         assert "(bundle referrer, referrers tag " in sig["location"]
-    assert f"{image.repository}:{image.digest.tag_form}.sig" in result["looked_in"]
+    assert f"{signed.repository}:{signed.digest.tag_form}.sig" in result["looked_in"]
 
 
 def test_bundle_found_through_the_referrers_api(
-    fault_proxy: FaultProxy,
-    repo: str,
-    signer: KeylessSigner,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    fault_proxy: FaultProxy, repo: str, signer: KeylessSigner, verify: Verify
 ) -> None:
     fault_proxy.serve_referrers = True  # the proxy lists manifests pushed through it
     image = new_image(fault_proxy.registry, repo)
     sign_image(image, signer, "bundle", None)
     fault_proxy.reset_log()
-    run = verify_on_stack(capsys, image, github_oidc, sigstore_stack, "--output", "json")
+    run = verify(image, "--output", "json")
     assert run.code == 0, why(run)
     (result,) = run.json()["images"]
     (sig,) = result["signatures"]
@@ -114,7 +108,6 @@ def test_bundle_found_through_the_referrers_api(
     assert f"/v2/{repo}/manifests/{image.digest.tag_form}" not in paths  # no fallback tag read
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     ("flags", "check", "found"),
     [
@@ -140,35 +133,26 @@ def test_bundle_found_through_the_referrers_api(
     ids=["identity", "issuer", "repository", "ref", "trigger", "runner"],
 )
 def test_policy_mismatch_is_rejected_with_the_reason(
-    fmt: str,
     flags: list[str],
     check: str,
     found: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
+    signed: Image,
+    verify: Verify,
     github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    image = new_image(registry, repo)
-    sign_image(image, signer, fmt, pool)
     policy = {
         "--certificate-identity": github_oidc.san,
         "--certificate-oidc-issuer": github_oidc.issuer,
     }
     policy.update(dict(zip(flags[::2], flags[1::2], strict=True)))
     argv = [x for pair in policy.items() for x in pair]
-    run = verify_on_stack(
-        capsys, image, github_oidc, sigstore_stack, *argv, "--output", "json", identity=False
-    )
+    run = verify(signed, *argv, "--output", "json", identity=False)
     assert run.code == 1, why(run)
     (failure,) = run.failures()
     assert failure["check"] == check
     assert failure["expected"] == flags[1]
     assert failure["found"] == found
-    text = verify_on_stack(capsys, image, github_oidc, sigstore_stack, *argv, identity=False)
+    text = verify(signed, *argv, identity=False)
     assert text.code == 1
     assert "1 signature found, none matched:" in text.out
     assert f"check {check} failed" in text.out
@@ -176,119 +160,44 @@ def test_policy_mismatch_is_rejected_with_the_reason(
     assert f"found:    {found}" in text.out
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
 def test_every_github_claim_that_matches_passes(
-    fmt: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    signed: Image, verify: Verify, github_oidc: GitHubOidc
 ) -> None:
-    image = new_image(registry, repo)
-    sign_image(image, signer, fmt, pool)
     wf = github_oidc.workflow
-    run = verify_on_stack(
-        capsys,
-        image,
-        github_oidc,
-        sigstore_stack,
-        "--github-repository",
-        wf.repository,
-        "--github-ref",
-        wf.ref,
-        "--github-workflow-trigger",
-        wf.event_name,
-        "--github-sha",
-        wf.sha,
-        "--github-workflow",
-        wf.san,
-        "--runner-environment",
-        wf.runner_environment,
-    )
+    claims = {
+        "--github-repository": wf.repository,
+        "--github-ref": wf.ref,
+        "--github-workflow-trigger": wf.event_name,
+        "--github-sha": wf.sha,
+        "--github-workflow": wf.san,
+        "--runner-environment": wf.runner_environment,
+    }
+    run = verify(signed, *(x for pair in claims.items() for x in pair))
     assert run.code == 0, why(run)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
 def test_regular_expressions_are_anchored(
-    fmt: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    signed: Image, verify: Verify, github_oidc: GitHubOidc
 ) -> None:
-    image = new_image(registry, repo)
-    sign_image(image, signer, fmt, pool)
     issuer = ["--certificate-oidc-issuer", github_oidc.issuer]
     # a prefix that cosign's unanchored search would accept
     prefix = ["--certificate-identity-regexp", "https://github[.]com/acme/app"]
-    run = verify_on_stack(
-        capsys,
-        image,
-        github_oidc,
-        sigstore_stack,
-        *prefix,
-        *issuer,
-        "--output",
-        "json",
-        identity=False,
-    )
+    run = verify(signed, *prefix, *issuer, "--output", "json", identity=False)
     assert run.code == 1, why(run)
     (failure,) = run.failures()
     assert failure["check"] == "identity"
     assert failure["expected"] == "/https://github[.]com/acme/app/ (whole value)"
     whole = ["--certificate-identity-regexp", r"https://github[.]com/acme/app/\.github/.*"]
-    assert (
-        verify_on_stack(
-            capsys, image, github_oidc, sigstore_stack, *whole, *issuer, identity=False
-        ).code
-        == 0
-    )
+    assert verify(signed, *whole, *issuer, identity=False).code == 0
     issuer_prefix = ["--certificate-oidc-issuer-regexp", "https://token[.]actions"]
     san = ["--certificate-identity", github_oidc.san]
-    run = verify_on_stack(
-        capsys,
-        image,
-        github_oidc,
-        sigstore_stack,
-        *san,
-        *issuer_prefix,
-        "--output",
-        "json",
-        identity=False,
-    )
+    run = verify(signed, *san, *issuer_prefix, "--output", "json", identity=False)
     assert run.code == 1, why(run)
     assert run.failed_checks() == {"issuer"}
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_another_stacks_trusted_root_rejects(
-    fmt: str,
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    image = new_image(registry, repo)
-    sign_image(image, signer, fmt, pool)
-    run = verify_on_stack(
-        capsys,
-        image,
-        github_oidc,
-        sigstore_stack,
-        "--trusted-root",
-        str(PRODUCTION_ROOT),
-        "--output",
-        "json",
-    )
+def test_another_stacks_trusted_root_rejects(fmt: str, signed: Image, verify: Verify) -> None:
+    run = verify(signed, "--trusted-root", str(PRODUCTION_ROOT), "--output", "json")
     assert run.code == 1, why(run)
     checks = run.failed_checks()
     if fmt == "legacy":
@@ -300,13 +209,7 @@ def test_another_stacks_trusted_root_rejects(
 
 
 def test_signature_of_another_image_is_rejected(
-    registry: Registry,
-    repo: str,
-    signer: KeylessSigner,
-    pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    registry: Registry, repo: str, signer: KeylessSigner, pool: Registries, verify: Verify
 ) -> None:
     signed, other = new_image(registry, repo), new_image(registry, repo)
     # copy the other image's signatures next to this one, as an attacker with push access could
@@ -314,7 +217,7 @@ def test_signature_of_another_image_is_rejected(
     push_sig_image(other.raw, other.digest, [legacy])
     bundle = sign_bundle(signer, signed.repository, signed.digest)
     push_bundle_referrer(other.raw, subject_of(other.manifest), bundle, fallback=pool)
-    run = verify_on_stack(capsys, other, github_oidc, sigstore_stack, "--output", "json")
+    run = verify(other, "--output", "json")
     assert run.code == 1, why(run)
     by_check = {f["check"]: f for f in run.failures()}
     assert set(by_check) == {"payload_digest", "dsse_subject"}, why(run)
@@ -322,5 +225,5 @@ def test_signature_of_another_image_is_rejected(
     assert by_check["payload_digest"]["found"] == str(signed.digest)
     assert signed.digest.hex in by_check["dsse_subject"]["found"]
     assert other.digest.hex in by_check["dsse_subject"]["expected"]
-    text = verify_on_stack(capsys, other, github_oidc, sigstore_stack)
+    text = verify(other)
     assert "2 signatures found, none matched:" in text.out

@@ -8,7 +8,7 @@ fail exit 1 with, for each, the check, what was expected and what was found.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Protocol
 
 import pytest
 
@@ -21,6 +21,7 @@ from integration.verify.signed_images import (
     sign_bundle,
     sign_legacy,
     subject_of,
+    why,
 )
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.signing import KeylessSigner
@@ -37,26 +38,31 @@ from stack.sigstore_stack import GitHubOidc, SigstoreStack
 OTHER_IDENTITY = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
 
 
-def _verify(
-    capsys: pytest.CaptureFixture[str],
-    refs: list[str],
-    hosts: list[str],
-    oidc: GitHubOidc,
-    stack: SigstoreStack,
-    *flags: str,
-    identity: str | None = None,
-) -> CliRun:
-    argv = ["verify", *refs]
-    for host in hosts:
-        argv += ["--insecure-registry", host]
-    argv += ["--certificate-identity", identity or oidc.san]
-    argv += ["--certificate-oidc-issuer", oidc.issuer]
-    argv += ["--trusted-root", str(stack.trusted_root), *flags]
-    return run_cli(capsys, argv)
+class Lookup(Protocol):
+    """The `lookup` fixture."""
+
+    def __call__(
+        self, refs: list[str], hosts: list[str], *flags: str, identity: str | None = None
+    ) -> CliRun: ...
 
 
-def _why(run: CliRun) -> str:
-    return f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
+@pytest.fixture
+def lookup(
+    capsys: pytest.CaptureFixture[str], github_oidc: GitHubOidc, sigstore_stack: SigstoreStack
+) -> Lookup:
+    """`shipsign verify REFS` in-process: plain HTTP to `hosts`, trusting the local stack, as
+    `identity` (default: github_oidc's workflow) from github_oidc's issuer."""
+
+    def run(refs: list[str], hosts: list[str], *flags: str, identity: str | None = None) -> CliRun:
+        argv = ["verify", *refs]
+        for host in hosts:
+            argv += ["--insecure-registry", host]
+        argv += ["--certificate-identity", identity or github_oidc.san]
+        argv += ["--certificate-oidc-issuer", github_oidc.issuer]
+        argv += ["--trusted-root", str(sigstore_stack.trusted_root), *flags]
+        return run_cli(capsys, argv)
+
+    return run
 
 
 def _unsigned(registry: Registry, repo: str) -> str:
@@ -82,24 +88,20 @@ def test_failed_lookup_exits_3_not_unsigned(
     fault: str,
     fault_proxy: FaultProxy,
     repo: str,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     image = _unsigned(fault_proxy.registry, repo)
     method, path, action, status = FAULTS[fault]
     fault_proxy.add_fault(method, path, action, status, headers={}, times=None)
-    run = _verify(capsys, [image], [fault_proxy.host], github_oidc, sigstore_stack)
-    assert run.code == 3, _why(run)
+    run = lookup([image], [fault_proxy.host])
+    assert run.code == 3, why(run)
     assert f"! {image}: could not look for signatures" in run.out
     assert "error: cannot " in run.out
     assert "gave up after 4 attempts" in run.out
     assert "no signatures found" not in run.out
     faulted = [r for r in fault_proxy.requests if r.status in (0, 500, 502, 503)]
     assert len(faulted) >= 4  # retried before giving up
-    doc = _verify(
-        capsys, [image], [fault_proxy.host], github_oidc, sigstore_stack, "--output", "json"
-    )
+    doc = lookup([image], [fault_proxy.host], "--output", "json")
     assert doc.code == 3
     (result,) = doc.json()["images"]
     assert result["status"] == "unreachable"
@@ -109,15 +111,13 @@ def test_failed_lookup_exits_3_not_unsigned(
 def test_transient_errors_are_retried(
     fault_proxy: FaultProxy,
     repo: str,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     image = _unsigned(fault_proxy.registry, repo)
     fault_proxy.add_fault(method="GET", path_regex=r"\.sig$", status=503, headers={}, times=2)
     fault_proxy.add_fault(method="GET", path_regex="/referrers/", action="reset", times=1)
-    run = _verify(capsys, [image], [fault_proxy.host], github_oidc, sigstore_stack)
-    assert run.code == 1, _why(run)
+    run = lookup([image], [fault_proxy.host])
+    assert run.code == 1, why(run)
     assert "no signatures found (looked in " in run.out
 
 
@@ -159,14 +159,12 @@ def test_timeout_while_listing_is_unreachable(
 def test_unsigned_image_says_where_it_looked(
     registry: Registry,
     repo: str,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     image = _unsigned(registry, repo)
     digest = Digest.parse(image.split("@")[1])
-    run = _verify(capsys, [image], [registry.host], github_oidc, sigstore_stack)
-    assert run.code == 1, _why(run)
+    run = lookup([image], [registry.host])
+    assert run.code == 1, why(run)
     name = f"{registry.host}/{repo}"
     assert (
         f"✘ {image}: no signatures found (looked in {name}:{digest.tag_form} (referrers tag; "
@@ -181,8 +179,7 @@ def test_three_signatures_none_matching_explain_each(
     signer: KeylessSigner,
     pool: Registries,
     github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     raw = RawClient(registry, repo)
     digest, manifest = push_image(raw)
@@ -193,10 +190,8 @@ def test_three_signatures_none_matching_explain_each(
         raw, subject_of(manifest), sign_bundle(signer, name, digest), fallback=pool
     )
     image = f"{name}@{digest}"
-    run = _verify(
-        capsys, [image], [registry.host], github_oidc, sigstore_stack, identity=OTHER_IDENTITY
-    )
-    assert run.code == 1, _why(run)
+    run = lookup([image], [registry.host], identity=OTHER_IDENTITY)
+    assert run.code == 1, why(run)
     assert f"✘ {image}: 3 signatures found, none matched:" in run.out
     assert len(re.findall(r"- (legacy|bundle) signature at ", run.out)) == 3
     assert run.out.count("check identity failed") == 3
@@ -210,9 +205,7 @@ def test_mixed_outcomes_decide_the_exit_code(
     fault_proxy: FaultProxy,
     repo: str,
     signer: KeylessSigner,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     raw = RawClient(registry, repo)
     digest, _ = push_image(raw)
@@ -222,12 +215,12 @@ def test_mixed_outcomes_decide_the_exit_code(
     behind_proxy = f"{fault_proxy.host}/{repo}@{digest}"  # the same repository, through the proxy
     fault_proxy.add_fault(path_regex="/v2/", action="reset", times=None)
     hosts = [registry.host, fault_proxy.host]
-    both = _verify(capsys, [signed, behind_proxy], hosts, github_oidc, sigstore_stack)
-    assert both.code == 3, _why(both)  # nothing negative, one could not be looked at
+    both = lookup([signed, behind_proxy], hosts)
+    assert both.code == 3, why(both)  # nothing negative, one could not be looked at
     assert f"✔ {signed}: verified" in both.out
     assert f"! {behind_proxy}: could not look for signatures" in both.out
-    negative = _verify(capsys, [unsigned, behind_proxy], hosts, github_oidc, sigstore_stack)
-    assert negative.code == 1, _why(negative)  # a definite "no" wins: retrying will not help
+    negative = lookup([unsigned, behind_proxy], hosts)
+    assert negative.code == 1, why(negative)  # a definite "no" wins: retrying will not help
 
 
 @pytest.mark.parametrize(
@@ -239,9 +232,7 @@ def test_one_broken_place_does_not_hide_a_valid_signature(
     fault_proxy: FaultProxy,
     repo: str,
     signer: KeylessSigner,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     fault_proxy.serve_referrers = True
     raw = RawClient(fault_proxy.registry, repo)
@@ -252,21 +243,19 @@ def test_one_broken_place_does_not_hide_a_valid_signature(
     else:
         push_bundle_referrer(raw, subject_of(manifest), sign_bundle(signer, name, digest))
     fault_proxy.add_fault(method="GET", path_regex=broken, status=500, headers={}, times=None)
-    run = _verify(capsys, [f"{name}@{digest}"], [fault_proxy.host], github_oidc, sigstore_stack)
-    assert run.code == 0, _why(run)  # as cosign, which falls back from referrers to .sig
+    run = lookup([f"{name}@{digest}"], [fault_proxy.host])
+    assert run.code == 0, why(run)  # as cosign, which falls back from referrers to .sig
     assert "note: a signature verified, but another lookup failed: cannot " in run.out
 
 
 def test_missing_tag_is_bad_input(
     registry: Registry,
     repo: str,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     image = f"{registry.host}/{repo}:no-such-tag"
-    run = _verify(capsys, [image], [registry.host], github_oidc, sigstore_stack)
-    assert run.code == 2, _why(run)
+    run = lookup([image], [registry.host])
+    assert run.code == 2, why(run)
     assert run.out == ""
     assert f"error: image not found: {image}" in run.err
     assert "Traceback" not in run.err
@@ -274,12 +263,10 @@ def test_missing_tag_is_bad_input(
 
 def test_refused_access_is_unreachable(
     token_registry: Registry,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    lookup: Lookup,
 ) -> None:
     image = f"{token_registry.host}/private/app@sha256:{'a' * 64}"
-    run = _verify(capsys, [image], [token_registry.host], github_oidc, sigstore_stack)
-    assert run.code == 3, _why(run)
+    run = lookup([image], [token_registry.host])
+    assert run.code == 3, why(run)
     assert "could not look for signatures" in run.out
     assert "refused access" in run.out

@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.verify.signed_images import (
-    Image,
-    new_image,
-    run_cli,
-    sign_image,
-    verify_on_stack,
-    why,
-)
+from integration.verify.signed_images import Image, Verify, new_image, run_cli, sign_image, why
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.oci import Descriptor, Registries
 from shipsign.oci.media import OCI_MANIFEST, Platform, build_index
@@ -30,6 +23,7 @@ def test_recursive_verifies_each_platform_manifest(
     repo: str,
     signer: KeylessSigner,
     pool: Registries,
+    verify: Verify,
     github_oidc: GitHubOidc,
     sigstore_stack: SigstoreStack,
     capsys: pytest.CaptureFixture[str],
@@ -51,10 +45,8 @@ def test_recursive_verifies_each_platform_manifest(
     top = Image(registry=registry, repo=repo, digest=index.digest, manifest=index.raw)
     sign_image(top, signer, "legacy", pool)
     sign_image(amd64, signer, "legacy", pool)
-    assert verify_on_stack(capsys, top, github_oidc, sigstore_stack).code == 0  # the index alone
-    run = verify_on_stack(
-        capsys, top, github_oidc, sigstore_stack, "--recursive", "--output", "json"
-    )
+    assert verify(top).code == 0  # the index alone
+    run = verify(top, "--recursive", "--output", "json")
     assert run.code == 1, why(run)  # arm64 is not signed yet
     (result,) = run.json()["images"]
     assert result["status"] == "verified"
@@ -91,25 +83,19 @@ def test_format_flag_restricts_where_we_look(
     repo: str,
     signer: KeylessSigner,
     pool: Registries,
-    github_oidc: GitHubOidc,
-    sigstore_stack: SigstoreStack,
-    capsys: pytest.CaptureFixture[str],
+    verify: Verify,
 ) -> None:
     image = new_image(registry, repo)
     sign_image(image, signer, signed_as, pool)
-    run = verify_on_stack(
-        capsys, image, github_oidc, sigstore_stack, "--format", asked, "--output", "json"
-    )
+    run = verify(image, "--format", asked, "--output", "json")
     assert run.code == 1, why(run)
     (result,) = run.json()["images"]
     assert result["status"] == "unsigned"
     assert len(result["looked_in"]) == 1
     assert (".sig" in result["looked_in"][0]) == (asked == "legacy")
-    text = verify_on_stack(capsys, image, github_oidc, sigstore_stack, "--format", asked)
+    text = verify(image, "--format", asked)
     assert f"no signatures found (looked in {result['looked_in'][0]})" in text.out
-    assert (
-        verify_on_stack(capsys, image, github_oidc, sigstore_stack, "--format", signed_as).code == 0
-    )
+    assert verify(image, "--format", signed_as).code == 0
 
 
 def test_step_summary_gets_a_markdown_table(
