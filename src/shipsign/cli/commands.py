@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shipsign.keyless.policy import IdentityPolicy
     from shipsign.keyless.trust import TrustOptions
+    from shipsign.secret import Secret
 
 __all__ = ["action", "resolve", "sign", "tree", "verify", "verify_blob", "version"]
 
@@ -57,6 +58,33 @@ def tree(args: argparse.Namespace) -> int:
     request = TreeRequest(image=args.image, insecure_registries=tuple(args.insecure_registry))
     render.tree(fetch_tree(request), output=args.output)
     return OK
+
+
+def _identity_token(value: str | None) -> Secret | None:
+    """`--identity-token`: the token itself, or (as cosign's flag) a file that holds it."""
+    from pathlib import Path
+
+    from shipsign.errors import InputError
+    from shipsign.secret import Secret
+
+    if not value:
+        return None
+    path = Path(value)
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a token longer than a file name may be
+        is_file = False
+    if "/" in value or is_file:  # a JWT is base64url: it never contains "/"
+        try:
+            return Secret(path.read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                "cannot read the identity token file",
+                where=value,
+                expected="a file holding one OIDC token (JWT)",
+                found=type(exc).__name__,
+            ) from None
+    return Secret(value)
 
 
 def _policy(args: argparse.Namespace) -> IdentityPolicy:
@@ -159,13 +187,12 @@ def sign(args: argparse.Namespace) -> int:
     from shipsign.cli import render
     from shipsign.present import sign as present
     from shipsign.present.exitcodes import report_code
-    from shipsign.secret import Secret
     from shipsign.sign import SignFormat, SignRequest, sign_images
 
     request = SignRequest(
         images=tuple(args.images),
         format=SignFormat(args.format),
-        identity_token=Secret(args.identity_token) if args.identity_token else None,
+        identity_token=_identity_token(args.identity_token),
         trust=_trust(args),
         recursive=args.recursive,
         annotations=tuple(args.annotation),

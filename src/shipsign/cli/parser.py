@@ -232,9 +232,10 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--identity-token",
-        metavar="TOKEN",
-        help="an OIDC token for audience sigstore (default: the CI environment's, e.g. GitHub "
-        "Actions with `permissions: id-token: write`)",
+        metavar="TOKEN|FILE",
+        help="an OIDC token for audience sigstore, or a file holding it (safer: a command line "
+        "is visible to other processes); default: the CI environment's, e.g. GitHub Actions "
+        "with `permissions: id-token: write`",
     )
     p.add_argument(
         "--recursive", action="store_true", help="for an index, also sign every platform image"

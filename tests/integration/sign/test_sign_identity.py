@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from integration.sign.helpers import push_image, sig_layers
+from integration.sign.helpers import assert_no_secrets, push_image, run_cli, sig_layers
 from shipsign.errors import InputError
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import StaticKeychain
@@ -62,3 +63,29 @@ def test_an_explicit_token_is_never_renewed(
     with pytest.raises(InputError, match="identity token has expired"):
         sign_images(replace(request(image, registry, stack), identity_token=short))
     assert stack.requests(CERT) == 0
+
+
+def test_identity_token_from_a_file(
+    registry: Registry,
+    repo: str,
+    stack: SigstoreStack,
+    token: str,
+    summary: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--identity-token FILE` reads the token from the file (as cosign's flag does), so that it
+    need not stand on a command line other processes can read."""
+    image = f"{registry.host}/{repo}@{push_image([registry], repo)}"
+    path = tmp_path / "oidc-token"
+    path.write_text(token + "\n")
+    base = ["sign", "--trust-config", str(stack.trust_config), "--insecure-registry", registry.host]
+    run = run_cli(capsys, summary, *base, "--format", "legacy", "--no-verify", "--identity-token",
+                  str(path), image)  # fmt: skip
+    assert run.code == 0, run.out + run.err
+    assert_no_secrets(run, token)
+    assert len(sig_layers(registry, repo, image.split("@")[1])) == 1
+    missing = run_cli(capsys, summary, *base, "--identity-token", str(tmp_path / "nope"), image)
+    assert missing.code == 2
+    assert "cannot read the identity token file" in missing.err
+    assert str(tmp_path / "nope") in missing.err
