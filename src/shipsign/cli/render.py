@@ -47,13 +47,9 @@ def out(text: str) -> None:
 
 def step_summary(markdown: str) -> None:
     """Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set (in a GitHub Actions step)."""
-    import os
-    from pathlib import Path
+    from shipsign.action.workflow import append_step_summary
 
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with Path(path).open("a", encoding="utf-8") as fh:
-            fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    append_step_summary(markdown)
 
 
 def warn(text: str) -> None:

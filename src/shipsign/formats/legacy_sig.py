@@ -14,7 +14,6 @@ from types import MappingProxyType
 from typing import Any
 
 from shipsign.errors import InputError
-from shipsign.formats import go_json
 from shipsign.keyless.checks import Check, CheckFailure
 from shipsign.keyless.material import (
     SIMPLE_SIGNING_MEDIA_TYPE,
@@ -23,6 +22,7 @@ from shipsign.keyless.material import (
     RekorBundle,
     SimpleSigningPayload,
 )
+from shipsign.oci import go_json
 
 __all__ = [
     "BUNDLE_ANNOTATION",

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipsign.errors import InputError
-from shipsign.formats import go_json
 from shipsign.formats.legacy_sig import encode_annotations
 from shipsign.keyless.material import LegacySignature
+from shipsign.oci import go_json
 from shipsign.oci.media import (
     DOCKER_MANIFEST,
     OCI_CONFIG,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from shipsign.errors import InputError
+from shipsign.oci import go_json
 from shipsign.oci.reference import Digest
 
 __all__ = [
@@ -286,18 +287,8 @@ def _short(raw: bytes) -> str:
 
 
 def encode_json(value: object) -> bytes:
-    """Compact JSON as Go's encoding/json writes it: no spaces, `<>&` escaped, UTF-8 kept."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    # These characters only occur inside strings in JSON text, so replacing them is safe.
-    for char, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escaped)
-    return text.encode("utf-8")
+    """Compact JSON as Go's encoding/json writes it (see `go_json`), as UTF-8 bytes."""
+    return go_json.encode(value).encode("utf-8")
 
 
 def _encode_descriptor(d: Descriptor) -> dict[str, object]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipsign.formats.go_json import encode, go_string, sorted_map
+from shipsign.oci.go_json import encode, go_string, sorted_map
 
 
 @pytest.mark.parametrize(
