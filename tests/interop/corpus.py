@@ -1,6 +1,7 @@
-"""Read the shared interop corpus (../shared/interop, read-only): cases, their files and meta.
+"""Read the interop corpus kept in this repository (tests/interop/corpus/): cases, files, meta.
 
-`SHIPSIGN_INTEROP` overrides the location. A missing corpus is an error, never a skip.
+The corpus is data copied into the repository, so a fresh clone tests itself with nothing beside
+it. `SHIPSIGN_INTEROP` overrides the location. A missing corpus is an error, never a skip.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from shipsign.keyless.keys import VerificationKey
 from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.policy import IdentityPolicy
 
-CORPUS = Path(
-    os.environ.get("SHIPSIGN_INTEROP") or Path(__file__).resolve().parents[3] / "shared" / "interop"
-)
+CORPUS = Path(os.environ.get("SHIPSIGN_INTEROP") or Path(__file__).resolve().parent / "corpus")
 PRODUCTION_ROOT = CORPUS / "trust" / "production.trusted_root.json"
 STAGING_ROOT = CORPUS / "trust" / "staging.trusted_root.json"
 

@@ -188,10 +188,33 @@ def _load(raw: bytes) -> tuple[dict[str, Any], Bundle] | CheckFailure:
     if not isinstance(doc, dict):
         return fail(f"a JSON {type(doc).__name__}, not an object")
     try:
-        bundle = Bundle.from_json(raw)
+        bundle = Bundle.from_json(json.dumps(_with_proto3_defaults(doc)))
     except Exception as exc:  # InvalidBundle, pydantic's ValidationError, ValueError, ...
         return fail(f"sigstore-python cannot load it: {_message(exc)}")
     return doc, bundle
+
+
+def _with_proto3_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with the zero values protobuf JSON leaves out put back where sigstore-python
+    requires them.
+
+    Go writers (cosign, sigstore-go) marshal bundles with protojson, which omits zero values: an
+    inclusion proof for the first leaf of a tree has no `logIndex` (0) and no `hashes` ([]).
+    sigstore-python's model requires both keys, so it would reject a valid bundle. Only these
+    two fields are filled, with exactly the value their absence means; nothing else changes.
+    """
+    material = doc.get("verificationMaterial")
+    entries = material.get("tlogEntries") if isinstance(material, dict) else None
+    if not isinstance(entries, list):
+        return doc
+    filled = []
+    for entry in entries:
+        proof = entry.get("inclusionProof") if isinstance(entry, dict) else None
+        if isinstance(proof, dict):
+            proof = {"logIndex": "0", "hashes": [], **proof}
+            entry = {**entry, "inclusionProof": proof}
+        filled.append(entry)
+    return {**doc, "verificationMaterial": {**material, "tlogEntries": filled}}
 
 
 def _message(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from interop.corpus import CORPUS
 from shipsign.cli import main
 from shipsign.oci import (
     OCI_EMPTY,
@@ -30,7 +31,7 @@ from stack.fault_proxy import FaultProxy
 from stack.process import free_port
 from stack.registry import Registry
 
-CASE = Path("/work/shared/interop/legacy-ci-fulcio-rekor-prod")
+CASE = CORPUS / "legacy-ci-fulcio-rekor-prod"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)

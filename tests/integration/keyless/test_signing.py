@@ -262,7 +262,7 @@ def test_fulcio_429_with_retry_after_is_waited_out(
     signer.certificate()
     assert waits == [1.0]
     assert signer.stats()[0].summary() == "Fulcio: 1 call, 1 retry after HTTP 429"
-    assert stack.stats()["responses"].get("POST /api/v2/signingCert 201") == 1
+    assert stack.stats()["responses"].get("POST /api/v2/signingCert 200") == 1
 
 
 def test_rekor_failing_for_good_is_unreachable_after_bounded_attempts(

@@ -3,6 +3,7 @@ it, the Fulcio and TSA adapters in server.mjs, and the digest arithmetic of veri
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import datetime, timezone
@@ -12,6 +13,9 @@ from typing import Any
 import id as ambient
 import jwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
 
 from stack.oidc import WorkflowClaims
@@ -153,3 +157,65 @@ def test_digest_verification_agrees_with_node_crypto() -> None:
         timeout=60,
     )
     assert json.loads(done.stdout) == [[True, False]] * 8
+
+
+def _p256_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def test_fulcio_v2_answers_200_with_json_as_go_clients_require(
+    sigstore_stack: SigstoreStack, github_oidc: GitHubOidc
+) -> None:
+    """sigstore-go (cosign v3) treats anything but 200 from /api/v2/signingCert as a failure."""
+    key = _p256_key()
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    body = json.dumps({"certificateSigningRequest": base64.b64encode(csr).decode()}).encode()
+    headers = {"Authorization": f"Bearer {github_oidc.mint()}", "Content-Type": "application/json"}
+    answer = http_call("POST", f"{sigstore_stack.url}/api/v2/signingCert", body, headers)
+    assert answer.status == 200
+    chain = answer.json()["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+    leaf = x509.load_pem_x509_certificate(chain[0].encode())
+    assert leaf.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+@pytest.mark.parametrize("encoding", [serialization.Encoding.PEM, serialization.Encoding.DER])
+def test_fulcio_v1_answers_201_with_a_pem_chain_and_an_sct_header(
+    sigstore_stack: SigstoreStack, github_oidc: GitHubOidc, encoding: serialization.Encoding
+) -> None:
+    """cosign v2 calls the legacy v1 API: 201, the chain as PEM text, `SCT` empty when embedded."""
+    key = _p256_key()
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    public = key.public_key().public_bytes(encoding, spki)
+    body = json.dumps(
+        {
+            "publicKey": {"content": base64.b64encode(public).decode(), "algorithm": "ecdsa"},
+            "signedEmailAddress": base64.b64encode(b"proof").decode(),
+        }
+    ).encode()
+    headers = {"Authorization": f"Bearer {github_oidc.mint()}", "Content-Type": "application/json"}
+    answer = http_call("POST", f"{sigstore_stack.url}/api/v1/signingCert", body, headers)
+    assert answer.status == 201
+    assert answer.headers.get("sct") == ""
+    assert answer.headers.get("content-type") == "application/pem-certificate-chain"
+    chain = x509.load_pem_x509_certificates(answer.body)
+    assert len(chain) == 2
+    assert chain[0].public_key().public_numbers() == key.public_key().public_numbers()
+    san = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == [github_oidc.san]
+    root = http_call("GET", f"{sigstore_stack.url}/api/v1/rootCert")
+    assert root.status == 200
+    assert x509.load_pem_x509_certificate(root.body) == chain[-1]
+
+
+def test_fulcio_v1_refuses_a_request_without_a_key(
+    sigstore_stack: SigstoreStack, github_oidc: GitHubOidc
+) -> None:
+    headers = {"Authorization": f"Bearer {github_oidc.mint()}", "Content-Type": "application/json"}
+    answer = http_call("POST", f"{sigstore_stack.url}/api/v1/signingCert", b"{}", headers)
+    assert answer.status == 400
+    assert "publicKey.content" in answer.json()["message"]

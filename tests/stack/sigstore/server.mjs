@@ -21,7 +21,14 @@ import mock from '@sigstore/mock';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { createFulcio, HttpError, SIGNING_CERT_PATH, TRUST_BUNDLE_PATH } from './lib/fulcio.mjs';
+import {
+  createFulcio,
+  HttpError,
+  LEGACY_ROOT_CERT_PATH,
+  LEGACY_SIGNING_CERT_PATH,
+  SIGNING_CERT_PATH,
+  TRUST_BUNDLE_PATH,
+} from './lib/fulcio.mjs';
 import { createRekor, ENTRIES_PATH, LOG_PATH, PUBLIC_KEY_PATH, RETRIEVE_PATH } from './lib/rekor.mjs';
 import { buildSigningConfig, buildTrustConfig, buildTrustedRoot, writeJsonFiles } from './lib/trust.mjs';
 import { CERT_CHAIN_PATH, createTsa, TIMESTAMP_PATH } from './lib/tsa.mjs';
@@ -75,6 +82,8 @@ function routeOf(method, pathname, s) {
   const get = method === 'GET';
   if (post && pathname === SIGNING_CERT_PATH) return ['fulcio', (r) => s.fulcio.signingCert(r)];
   if (get && pathname === TRUST_BUNDLE_PATH) return ['fulcio', () => s.fulcio.trustBundle()];
+  if (post && pathname === LEGACY_SIGNING_CERT_PATH) return ['fulcio', (r) => s.fulcio.legacySigningCert(r)];
+  if (get && pathname === LEGACY_ROOT_CERT_PATH) return ['fulcio', () => s.fulcio.legacyRootCert()];
   if (post && pathname === ENTRIES_PATH) return ['rekor', (r) => s.rekor.create(r)];
   if (get && pathname === ENTRIES_PATH) return ['rekor', (r) => s.rekor.getByIndex(r.query)];
   if (post && pathname === RETRIEVE_PATH) return ['rekor', (r) => s.rekor.retrieve(r)];

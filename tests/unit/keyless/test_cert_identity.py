@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -12,10 +11,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from interop.corpus import CORPUS
 from shipsign.errors import InputError
 from shipsign.keyless.certs import CertIdentity, parse_cert_identity
 
-INTEROP = Path("/work/shared/interop")
+INTEROP = CORPUS
 CASES = sorted(p.parent.name for p in INTEROP.glob("legacy-*/cert.pem"))
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from interop.corpus import CORPUS
 from shipsign.errors import InputError
 from shipsign.oci.media import (
     DOCKER_MANIFEST,
@@ -32,7 +32,7 @@ from shipsign.oci.media import (
 )
 from shipsign.oci.reference import Digest
 
-INTEROP = Path("/work/shared/interop")
+INTEROP = CORPUS
 EMPTY = Descriptor(media_type=OCI_EMPTY, digest=Digest.of(EMPTY_JSON), size=2)
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 

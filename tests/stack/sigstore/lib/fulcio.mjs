@@ -1,4 +1,10 @@
-// Fulcio's POST /api/v2/signingCert on top of @sigstore/mock's CA and CT log.
+// Fulcio's POST /api/v2/signingCert and the legacy POST /api/v1/signingCert on top of
+// @sigstore/mock's CA and CT log.
+//
+// Status codes and bodies are the real service's, because Go clients check them exactly:
+// - v2 answers 200 with JSON (sigstore-go's Fulcio client, used by cosign v3, accepts only 200).
+// - v1 answers 201 with the PEM chain as text, leaf first, and an `SCT` header that is empty when
+//   the SCT is embedded (sigstore/fulcio pkg/api's client, used by cosign v2, accepts only 201).
 //
 // Adapters between what clients send and what the mock reads:
 // - sigstore-python sends the OIDC token as `Authorization: Bearer` and the CSR as base64 of
@@ -10,8 +16,11 @@
 // Like the mock, the token's signature is not checked; `aud`, `exp` and `nbf` are, as Fulcio does.
 
 import mock from '@sigstore/mock';
+import crypto from 'node:crypto';
 
 export const SIGNING_CERT_PATH = '/api/v2/signingCert';
+export const LEGACY_SIGNING_CERT_PATH = '/api/v1/signingCert';
+export const LEGACY_ROOT_CERT_PATH = '/api/v1/rootCert';
 export const TRUST_BUNDLE_PATH = '/api/v2/trustBundle';
 
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -78,6 +87,19 @@ function bearerToken(headers, body) {
 }
 
 // sigstore-python: base64 of the PEM; sigstore-js/cosign: the PEM itself.
+// v1 public keys: base64 of a PEM, or base64 of a DER SubjectPublicKeyInfo.
+function publicKeyPem(value) {
+  const decoded = Buffer.from(value, 'base64');
+  const text = decoded.toString('utf8');
+  if (text.includes('-----BEGIN PUBLIC KEY-----')) return text;
+  try {
+    const key = crypto.createPublicKey({ key: decoded, format: 'der', type: 'spki' });
+    return key.export({ format: 'pem', type: 'spki' }).toString();
+  } catch {
+    throw new HttpError(400, 'publicKey.content is neither base64 of a PEM nor of a DER public key');
+  }
+}
+
 function csrPem(value) {
   if (typeof value !== 'string' || !value) return undefined;
   if (value.includes('-----BEGIN')) return value;
@@ -113,21 +135,69 @@ export async function createFulcio({ ca }) {
     } else {
       throw new HttpError(400, 'request has neither certificateSigningRequest nor publicKeyRequest');
     }
+    return { status: 200, json: await issue(mockBody) };
+  }
+
+  // Ask the mock CA for a certificate; `body` is already in the shape the mock reads.
+  async function issue(mockBody) {
     const result = await handler.fn(JSON.stringify(mockBody));
     if (result.statusCode !== 201) throw new HttpError(400, String(result.response));
     issued += 1;
-    return { status: 201, json: JSON.parse(result.response) };
+    return JSON.parse(result.response);
   }
 
-  function trustBundle() {
-    const pem = [
+  // v1: {"publicKey": {"content": base64(PEM or DER), "algorithm"}, "signedEmailAddress",
+  // "certificateSigningRequest"?: base64(PEM)}. The proof of possession is not checked (the
+  // mock does not check v2's either); the CSR, when present, wins as it does in Fulcio.
+  async function legacySigningCert(request) {
+    let body;
+    try {
+      body = JSON.parse(request.body.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'request body is not JSON');
+    }
+    const token = bearerToken(request.headers, undefined);
+    const { header, claims, parts } = parseToken(token);
+    checkClaims(claims);
+    const san = subjectAlternativeName(claims);
+    const forMock = [encodeSegment(header), encodeSegment({ ...claims, sub: san }), parts[2]];
+    const mockBody = { credentials: { oidcIdentityToken: forMock.join('.') } };
+    const csr = body.certificateSigningRequest ? csrPem(body.certificateSigningRequest) : undefined;
+    if (csr) {
+      mockBody.certificateSigningRequest = csr;
+    } else if (typeof body.publicKey?.content === 'string' && body.publicKey.content) {
+      mockBody.publicKeyRequest = { publicKey: { content: publicKeyPem(body.publicKey.content) } };
+    } else {
+      throw new HttpError(400, 'request has neither publicKey.content nor certificateSigningRequest');
+    }
+    const answer = await issue(mockBody);
+    const chain = answer.signedCertificateEmbeddedSct.chain.certificates;
+    const text = chain.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
+    return { status: 201, text, type: 'application/pem-certificate-chain', headers: { SCT: '' } };
+  }
+
+  function rootPem() {
+    return [
       '-----BEGIN CERTIFICATE-----',
       ...ca.rootCertificate.toString('base64').match(/.{1,64}/g),
       '-----END CERTIFICATE-----',
       '',
     ].join('\n');
-    return { status: 200, json: { chains: [{ certificates: [pem] }] } };
   }
 
-  return { signingCert, trustBundle, stats: () => ({ issued }) };
+  function legacyRootCert() {
+    return { status: 200, text: rootPem(), type: 'application/pem-certificate-chain' };
+  }
+
+  function trustBundle() {
+    return { status: 200, json: { chains: [{ certificates: [rootPem()] }] } };
+  }
+
+  return {
+    signingCert,
+    legacySigningCert,
+    legacyRootCert,
+    trustBundle,
+    stats: () => ({ issued }),
+  };
 }
