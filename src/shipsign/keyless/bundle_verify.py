@@ -204,7 +204,9 @@ def _with_proto3_defaults(doc: dict[str, Any]) -> dict[str, Any]:
     two fields are filled, with exactly the value their absence means; nothing else changes.
     """
     material = doc.get("verificationMaterial")
-    entries = material.get("tlogEntries") if isinstance(material, dict) else None
+    if not isinstance(material, dict):
+        return doc
+    entries = material.get("tlogEntries")
     if not isinstance(entries, list):
         return doc
     filled = []
