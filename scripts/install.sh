@@ -5,6 +5,8 @@
 #         (htpasswd), openssl, git, Node.js + npm (the local Sigstore stack), python3-venv
 #   npm:  tests/stack/sigstore (pinned by its package-lock.json)
 #   pip:  shipsign itself, editable, with its test extras, into .venv
+#   go:   with --peers, the test peers (cosign v3 and v2, oras, our referrers-API registry),
+#         built with the Go toolchain (1.25 or newer) into ~/.cache/shipsign-peers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*" >&2; }
@@ -62,3 +64,25 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     2> >(grep -v '^WARNING: Location' >&2)
   echo "$want" > "$stamp"
 fi
+
+# Go peers (only with --peers; the tests need them, the demo does not): the tools users actually
+# run, built from source with `go install` at pinned versions into a cache outside the
+# repository, one folder per name and version, skipped when present. Versions must match
+# tests/stack/peers.py (a test checks). A failed build fails this script.
+[ "${1:-}" = "--peers" ] || exit 0
+peers=${SHIPSIGN_PEERS:-$HOME/.cache/shipsign-peers}
+go_peer() { # NAME VERSION MODULE-PATH
+  local name=$1 version=$2 module=$3 dir="$peers/$1-$2"
+  [ -x "$dir/bin/$name" ] && return 0
+  command -v go >/dev/null || { echo "error: Go is needed to build the test peers (go $name $version)" >&2; exit 1; }
+  say "go install $module@$version (cold builds take a few minutes)"
+  local started=$SECONDS
+  mkdir -p "$dir"
+  GOBIN="$dir/bin.tmp" GOFLAGS=-trimpath GOTOOLCHAIN=local go install "$module@$version"
+  rm -rf "$dir/bin" && mv "$dir/bin.tmp" "$dir/bin"
+  say "built $name $version in $((SECONDS - started)) s"
+}
+go_peer cosign v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign
+go_peer cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign
+go_peer cosign v2.4.0 github.com/sigstore/cosign/v2/cmd/cosign
+go_peer oras v1.3.6 oras.land/oras/cmd/oras

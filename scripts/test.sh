@@ -3,7 +3,7 @@
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k verify -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --peers
 export PATH="$PWD/.venv/bin:$PATH"
 echo "==> ruff check" >&2 && ruff check .
 echo "==> ruff format --check" >&2 && ruff format --check .

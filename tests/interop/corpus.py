@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,13 @@ from shipsign.formats.legacy_sig import (
     SIGNATURE_ANNOTATION,
     decode_legacy_signature,
 )
+from shipsign.keyless.bundle_verify import verify_bundle
+from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.keys import VerificationKey
+from shipsign.keyless.legacy_verify import verify_legacy_signature
 from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
 
 CORPUS = Path(os.environ.get("SHIPSIGN_INTEROP") or Path(__file__).resolve().parent / "corpus")
 PRODUCTION_ROOT = CORPUS / "trust" / "production.trusted_root.json"
@@ -66,8 +71,12 @@ def case_names() -> list[str]:
 
 
 def load_case(name: str) -> Case:
-    path = CORPUS / name
-    return Case(name=name, path=path, meta=json.loads((path / "meta.json").read_text("utf-8")))
+    return load_case_at(CORPUS / name)
+
+
+def load_case_at(path: Path) -> Case:
+    """A case in any folder of the corpus layout (the generated cases live in a test's tmp)."""
+    return Case(name=path.name, path=path, meta=json.loads((path / "meta.json").read_text("utf-8")))
 
 
 def trusted_root(case: Case) -> Path:
@@ -143,3 +152,40 @@ def bundle_subject(case: Case) -> tuple[bytes | None, str | None]:
     # npm provenance names its subject by sha512 only; shipsign matches sha256 subjects (as
     # cosign does), so these cases are checked against a digest that cannot match.
     return None, f"sha256:{digests.get('sha256', '0' * 64)}"
+
+
+_TRUST: dict[str, TrustMaterial] = {}
+
+
+def _trust(case: Case) -> TrustMaterial:
+    path = trusted_root(case)
+    if str(path) not in _TRUST:
+        _TRUST[str(path)] = load_trust_material(path)
+    return _TRUST[str(path)]
+
+
+def verify_case(case: Case, *, require_sct: bool = True) -> SignatureOutcome:
+    """Judge a case offline with shipsign's verification core, as meta.json describes it."""
+    if case.is_legacy:
+        key = verification_key(case)
+        return verify_legacy_signature(
+            legacy_signature(case),
+            image_digest=legacy_image_digest(case),
+            now=datetime.now(timezone.utc),
+            trust=_trust(case),
+            policy=identity_policy(case),
+            key=key,
+            # key signatures without a Rekor bundle: cosign's --insecure-ignore-tlog (meta notes)
+            require_tlog=key is None or case.has("bundle.json"),
+            require_sct=require_sct,
+        )
+    artifact, digest = bundle_subject(case)
+    # sigstore-python cannot verify key-based bundles; any identity, the bundle decides
+    policy = identity_policy(case) or IdentityPolicy(identity_regexp=".*")
+    return verify_bundle(
+        case.read("bundle.sigstore.json"),
+        trust=_trust(case),
+        policy=policy,
+        artifact=artifact,
+        digest=digest,
+    )

@@ -7,26 +7,10 @@ Valid cases must pass; invalid ones must fail with exactly the checks named belo
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from interop.corpus import (
-    Case,
-    bundle_subject,
-    case_names,
-    identity_policy,
-    legacy_image_digest,
-    legacy_signature,
-    load_case,
-    trusted_root,
-    verification_key,
-)
-from shipsign.keyless.bundle_verify import verify_bundle
+from interop.corpus import case_names, identity_policy, load_case, verify_case
 from shipsign.keyless.checks import SignatureOutcome
-from shipsign.keyless.legacy_verify import verify_legacy_signature
-from shipsign.keyless.policy import IdentityPolicy
-from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
 
 # meta.json's why_invalid, in shipsign's check names: the exact set of checks that must fail.
 EXPECTED_FAILURES: dict[str, frozenset[str]] = {
@@ -88,41 +72,6 @@ SIGSTORE_PYTHON_CANNOT: dict[str, str] = {
 # default, reject it; it verifies with cosign's --insecure-ignore-sct (require_sct=False).
 WITHOUT_SCT = {"legacy-rs-kubewarden-keyless-2021"}
 
-_TRUST: dict[str, TrustMaterial] = {}
-
-
-def _trust(case: Case) -> TrustMaterial:
-    path = trusted_root(case)
-    if str(path) not in _TRUST:
-        _TRUST[str(path)] = load_trust_material(path)
-    return _TRUST[str(path)]
-
-
-def _verify(case: Case, *, require_sct: bool = True) -> SignatureOutcome:
-    if case.is_legacy:
-        key = verification_key(case)
-        return verify_legacy_signature(
-            legacy_signature(case),
-            image_digest=legacy_image_digest(case),
-            now=datetime.now(timezone.utc),
-            trust=_trust(case),
-            policy=identity_policy(case),
-            key=key,
-            # key signatures without a Rekor bundle: cosign's --insecure-ignore-tlog (meta notes)
-            require_tlog=key is None or case.has("bundle.json"),
-            require_sct=require_sct,
-        )
-    artifact, digest = bundle_subject(case)
-    # sigstore-python cannot verify key-based bundles; any identity, the bundle decides
-    policy = identity_policy(case) or IdentityPolicy(identity_regexp=".*")
-    return verify_bundle(
-        case.read("bundle.sigstore.json"),
-        trust=_trust(case),
-        policy=policy,
-        artifact=artifact,
-        digest=digest,
-    )
-
 
 def _describe(outcome: SignatureOutcome) -> str:
     return "\n".join(
@@ -140,7 +89,7 @@ def test_every_invalid_case_has_its_expected_checks() -> None:
 @pytest.mark.parametrize("name", case_names())
 def test_case(name: str) -> None:
     case = load_case(name)
-    outcome = _verify(case)
+    outcome = verify_case(case)
     for failure in outcome.failures:
         assert failure.expected, failure
         assert failure.found, failure
@@ -151,7 +100,7 @@ def test_case(name: str) -> None:
     elif name in WITHOUT_SCT:
         assert outcome.failed_checks == {"sct"}, _describe(outcome)
         assert "no embedded SCT" in outcome.failures[0].found
-        relaxed = _verify(case, require_sct=False)
+        relaxed = verify_case(case, require_sct=False)
         assert relaxed.passed, _describe(relaxed)
     elif case.expected_valid:
         assert outcome.passed, _describe(outcome)
@@ -168,7 +117,7 @@ def test_case(name: str) -> None:
 )
 def test_valid_case_reports_its_signer(name: str) -> None:
     case = load_case(name)
-    outcome = _verify(case, require_sct=False)
+    outcome = verify_case(case, require_sct=False)
     policy = identity_policy(case)
     if policy is None:
         assert outcome.facts.identity is None

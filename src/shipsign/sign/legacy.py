@@ -29,7 +29,6 @@ from shipsign.formats.sig_manifest import SignatureImage, build_signature_image
 from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import SignedPayload
 from shipsign.keyless.trust_material import TrustMaterial
-from shipsign.oci import go_json
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
@@ -65,12 +64,14 @@ def chain_pem(trust: TrustMaterial, leaf_pem: str, at: datetime) -> str:
 
 
 def legacy_signature(signed: SignedPayload, trust: TrustMaterial) -> LegacySignature:
-    """The `.sig` layer for a payload signed and logged in Rekor v1."""
+    """The `.sig` layer for a payload signed and logged in Rekor v1.
+
+    The layer carries no RFC 3161 timestamp, even when the TSA gave one: cosign writes that
+    annotation only when asked (`--timestamp-server-url`), and cosign before v2.6 (so Flux
+    before 2.8) refuses a layer that has one unless its user passes TSA roots on every verify
+    ("no TSA root certificate(s) provided"). The signing time stays Rekor's integrated time.
+    """
     at = datetime.fromtimestamp(signed.rekor.integrated_time, tz=timezone.utc)
-    stamp = None
-    if signed.rfc3161_timestamp is not None:
-        encoded = base64.b64encode(signed.rfc3161_timestamp).decode()
-        stamp = go_json.encode({"SignedRFC3161Timestamp": encoded})  # pkg/cosign/bundle/tsa.go
     return LegacySignature(
         payload=signed.payload,
         claims=None,  # encoding needs only the bytes
@@ -78,7 +79,7 @@ def legacy_signature(signed: SignedPayload, trust: TrustMaterial) -> LegacySigna
         certificate=signed.certificate_pem,
         chain=chain_pem(trust, signed.certificate_pem, at),
         rekor=signed.rekor,
-        rfc3161_timestamp=stamp,
+        rfc3161_timestamp=None,
     )
 
 

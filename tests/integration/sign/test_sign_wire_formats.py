@@ -20,7 +20,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, load_der_public_key
-from rfc3161_client import decode_timestamp_response
 
 from integration.sign.helpers import (
     BUNDLE_TYPE,
@@ -109,10 +108,8 @@ def check_set_and_signature(stack: SigstoreStack, payload: bytes, ann: dict[str,
     issuer_key.verify(
         leaf.signature, leaf.tbs_certificate_bytes, ec.ECDSA(leaf.signature_hash_algorithm)
     )
-    stamp = json.loads(ann["dev.sigstore.cosign/rfc3161timestamp"])
-    assert list(stamp) == ["SignedRFC3161Timestamp"]
-    tst = decode_timestamp_response(base64.b64decode(stamp["SignedRFC3161Timestamp"]))
-    assert tst.tst_info.message_imprint.message == hashlib.sha256(signature).digest()
+    # no RFC 3161 timestamp on the layer: cosign < v2.6 refuses one it has no TSA roots for
+    assert "dev.sigstore.cosign/rfc3161timestamp" not in ann
     index: int = body_fields["logIndex"]
     return index
 
@@ -166,7 +163,6 @@ def test_sign_writes_cosigns_exact_shapes(
         "dev.sigstore.cosign/bundle",
         "dev.sigstore.cosign/certificate",
         "dev.sigstore.cosign/chain",
-        "dev.sigstore.cosign/rfc3161timestamp",
     ]
     assert ann["dev.sigstore.cosign/chain"] == fulcio_chain_pem(stack)
     config = get_blob(registry, repo, sig["config"]["digest"])

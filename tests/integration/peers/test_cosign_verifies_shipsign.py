@@ -1,0 +1,91 @@
+"""Real cosign accepts what shipsign writes: v3 and v2.6 read the bundle referrer (through the
+referrers API where the registry has it, else through the fallback tag); the older v2.4 reads
+only the `.sig` tag, so it accepts the legacy signature and must refuse a bundle-only image.
+
+Each image is a two-platform index plus a single-platform image, signed in one `shipsign sign
+--recursive` run, then checked digest by digest with each cosign version. The negative cases
+(another identity, an image never signed) fail in every version, so the positives can fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from integration.sign.helpers import push_image, push_index, run_cli
+from stack.cosign import Cosign
+from stack.registry import Registry
+from stack.sigstore_stack import GitHubOidc, SigstoreStack
+
+FORMATS = ("bundle", "legacy", "both")
+
+
+def _sign(
+    capsys: pytest.CaptureFixture[str],
+    summary: Path,
+    stack: SigstoreStack,
+    registry: Registry,
+    fmt: str,
+    images: list[str],
+) -> None:
+    run = run_cli(
+        capsys,
+        summary,
+        *("sign", "--trust-config", str(stack.trust_config), "--recursive"),
+        *("--format", fmt, "--insecure-registry", registry.host),
+        *images,
+    )
+    assert run.code == 0, run.out + run.err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cosign_verifies_every_digest_shipsign_signed(
+    any_registry: Registry,
+    fmt: str,
+    repo: str,
+    sigstore_stack: SigstoreStack,
+    github_oidc: GitHubOidc,
+    github_actions_env: dict[str, str],
+    summary: Path,
+    capsys: pytest.CaptureFixture[str],
+    cosign_v3: Cosign,
+    cosign_v2: Cosign,
+    cosign_v2_sig_only: Cosign,
+) -> None:
+    index = push_index([any_registry], repo)
+    single = push_image([any_registry], f"{repo}-single")
+    name = f"{any_registry.host}/{repo}"
+    refs = [f"{name}@{d}" for d in index.all] + [f"{name}-single@{single}"]
+    _sign(capsys, summary, sigstore_stack, any_registry, fmt, [refs[0], refs[-1]])
+
+    for cosign in (cosign_v3, cosign_v2, cosign_v2_sig_only):
+        must_pass = fmt != "bundle" or cosign.reads_bundles
+        for ref in refs:
+            run = cosign.verify(ref, identity=github_oidc.san, issuer=github_oidc.issuer)
+            assert run.ok is must_pass, run
+            if must_pass:
+                assert ref.split("@")[1] in run.out, run
+    # a wrong identity fails in every version, with what cosign found
+    other = github_oidc.san.replace("release.yml", "other.yml")
+    for cosign in (cosign_v3, cosign_v2, cosign_v2_sig_only):
+        run = cosign.verify(refs[0], identity=other, issuer=github_oidc.issuer)
+        assert not run.ok, run
+        if fmt != "bundle" or cosign.reads_bundles:  # found a signature, refused its signer
+            assert "no matching" in run.err, run
+
+
+def test_cosign_refuses_an_image_never_signed(
+    any_registry: Registry,
+    repo: str,
+    github_oidc: GitHubOidc,
+    cosign_v3: Cosign,
+    cosign_v2: Cosign,
+    cosign_v2_sig_only: Cosign,
+) -> None:
+    digest = push_image([any_registry], repo)
+    ref = f"{any_registry.host}/{repo}@{digest}"
+    for cosign in (cosign_v3, cosign_v2, cosign_v2_sig_only):
+        run = cosign.verify(ref, identity=github_oidc.san, issuer=github_oidc.issuer)
+        assert not run.ok, run
+        assert "no signatures found" in run.err.lower() or "no matching" in run.err.lower(), run

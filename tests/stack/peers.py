@@ -1,0 +1,50 @@
+"""The third-party tools the tests run as peers: which versions, and where their binaries are.
+
+scripts/install.sh builds each peer with `go install` (or `go build` for our own Go programs)
+into `$SHIPSIGN_PEERS` (default `~/.cache/shipsign-peers`), one folder per name and version:
+`<name>-<version>/bin/<name>`. The versions here and in install.sh must agree; a test checks it.
+
+A peer that is missing is a test failure that says how to build it, never a skip: a skipped
+interop test would let the suite pass without proving anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# cosign v3: the newest v3 the Go module proxy serves. v2.6.5: the newest v2.6.x, which reads a
+# bundle referrer before the `.sig` tag. v2.4.0: an older v2 that reads only the `.sig` tag
+# (its cmd/cosign/cli/verify/verify.go has no bundle path), as pinned pipelines still run.
+COSIGN_V3 = "v3.1.3"
+COSIGN_V2 = "v2.6.5"
+COSIGN_V2_SIG_ONLY = "v2.4.0"
+COSIGN_VERSIONS = (COSIGN_V3, COSIGN_V2, COSIGN_V2_SIG_ONLY)
+ORAS_VERSION = "v1.3.6"
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def peers_dir() -> Path:
+    """Where install.sh puts the peers' binaries."""
+    configured = os.environ.get("SHIPSIGN_PEERS")
+    return Path(configured) if configured else Path.home() / ".cache" / "shipsign-peers"
+
+
+def peer_path(name: str, version: str) -> Path:
+    """The path a peer's binary has once install.sh has built it."""
+    return peers_dir() / f"{name}-{version}" / "bin" / name
+
+
+def peer_binary(name: str, version: str) -> Path:
+    """The peer's binary; fail the test (never skip) when it has not been built."""
+    path = peer_path(name, version)
+    if not os.access(path, os.X_OK):
+        pytest.fail(
+            f"{name} {version} is not built ({path} is missing): run `bash scripts/install.sh`, "
+            "which builds the test peers with Go",
+            pytrace=False,
+        )
+    return path
