@@ -173,6 +173,10 @@ class Cosign:
             image,
         )
 
+    def tree(self, image: str) -> CosignRun:
+        """`cosign tree`: what cosign sees attached to an image."""
+        return self.run("tree", "--allow-http-registry", image)
+
     def _services(self, sigstore_url: str) -> list[str]:
         """Where Fulcio and Rekor are: v3's signing config, v2's URL flags."""
         if self.major >= 3:

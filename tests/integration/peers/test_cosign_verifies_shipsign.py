@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.sign.helpers import push_image, push_index, run_cli
+from integration.peers.referrers import bundle_referrers as _bundle_referrers
+from integration.sign.helpers import push_image, push_index, run_cli, sig_layers
 from stack.cosign import Cosign
 from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
@@ -89,3 +90,26 @@ def test_cosign_refuses_an_image_never_signed(
         run = cosign.verify(ref, identity=github_oidc.san, issuer=github_oidc.issuer)
         assert not run.ok, run
         assert "no signatures found" in run.err.lower() or "no matching" in run.err.lower(), run
+
+
+def test_cosign_tree_lists_what_shipsign_attached(
+    any_registry: Registry,
+    repo: str,
+    sigstore_stack: SigstoreStack,
+    github_actions_env: dict[str, str],
+    summary: Path,
+    capsys: pytest.CaptureFixture[str],
+    cosign_v3: Cosign,
+) -> None:
+    digest = push_image([any_registry], repo)
+    ref = f"{any_registry.host}/{repo}@{digest}"
+    _sign(capsys, summary, sigstore_stack, any_registry, "both", [ref])
+    (layer,) = sig_layers(any_registry, repo, digest)
+    (referrer,) = _bundle_referrers(any_registry, repo, digest)
+
+    tree = cosign_v3.tree(ref)
+    assert tree.ok, tree
+    assert f"{any_registry.host}/{repo}:{digest.replace(':', '-')}.sig" in tree.out, tree
+    assert layer["digest"] in tree.out, tree
+    name = ref.split("@")[0]
+    assert f"sign/v1 artifacts via OCI referrer: {name}@{referrer}" in tree.out, tree

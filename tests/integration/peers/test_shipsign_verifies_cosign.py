@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from integration.peers.referrers import bundle_referrers as _bundle_referrers
 from integration.sign.helpers import push_image, run_cli
 from interop.corpus import verify_case
 from interop.generated import save_bundle_case, save_legacy_case
 from stack.cosign import Cosign
-from stack.raw_registry import RawClient
 from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
@@ -28,23 +28,6 @@ def _verify_argv(
         *("--certificate-oidc-issuer", oidc.issuer),
         *("--trusted-root", str(stack.trusted_root)),
         *("--insecure-registry", registry.host, "--output", "json"),
-    ]
-
-
-def _bundle_referrers(registry: Registry, repo: str, digest: str) -> list[str]:
-    """The digests of the bundle referrers of `digest`, through the API or the fallback tag."""
-    client = RawClient(registry, repo)
-    api = client.call("GET", f"referrers/{digest}")
-    if api.status_code == 200:
-        listing = api.json()
-    else:
-        fallback = client.get_manifest(digest.replace(":", "-"))
-        assert fallback.status_code == 200, fallback.text
-        listing = fallback.json()
-    return [
-        m["digest"]
-        for m in listing.get("manifests", [])
-        if str(m.get("artifactType", "")).startswith("application/vnd.dev.sigstore.bundle")
     ]
 
 
