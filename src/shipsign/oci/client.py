@@ -73,6 +73,12 @@ class RegistryClient:
         self._exchange = Exchange(registry, base_url=self.base_url, transport=transport, auth=auth)
         self._lock = threading.Lock()
         self._referrers_api: bool | None = None  # None: not known yet; guarded by _lock
+        # Whether `POST .../blobs/uploads/?digest=` with the body completes an upload in one
+        # request (the spec's monolithic upload). None: not known yet; the first upload finds out.
+        self._monolithic: bool | None = None
+        # Blobs this client has seen in a repository (HEAD 200, or pushed): asked about again,
+        # they are there without a request (the empty config of every referrer, for one).
+        self._known_blobs: set[tuple[str, Digest]] = set()
         self._probe = threading.Lock()  # held by the one thread that finds out _referrers_api
 
     def close(self) -> None:
@@ -194,7 +200,12 @@ class RegistryClient:
         if reply.status == 404:
             return False
         self._exchange.expect(call, "HEAD", path, reply, (200,))
+        self._remember_blob(repo, digest)
         return True
+
+    def _remember_blob(self, repo: Repository, digest: Digest) -> None:
+        with self._lock:
+            self._known_blobs.add((repo.path, digest))
 
     def fetch_blob(self, repo: Repository, digest: Digest, *, max_bytes: int) -> bytes | None:
         """GET a blob of at most `max_bytes`; `None` if absent; its bytes must hash to `digest`."""
@@ -224,17 +235,47 @@ class RegistryClient:
         does not mount answers 202 and we upload instead. `check_first=False` skips the HEAD,
         for a blob the caller knows to be new (one holding a fresh signature): uploading a
         blob that is there after all only stores the same bytes again.
+
+        Uploads are monolithic where the registry allows it: one `POST ?digest=` carrying the
+        body, answered 201. A registry that ignores the digest (distribution 2.8) answers 202
+        with an upload location instead; the body is then sent again with `PUT`, and this
+        client remembers to open later uploads with a bare `POST` (no body sent twice).
         """
         digest = Digest.of(data)
-        if check_first and self._blob_exists(repo, digest, push=True):
-            return digest
+        if check_first:
+            with self._lock:
+                known = (repo.path, digest) in self._known_blobs
+            if known or self._blob_exists(repo, digest, push=True):
+                return digest
+        self._upload(repo, digest, data, mount_from)
+        self._remember_blob(repo, digest)
+        return digest
+
+    def _upload(
+        self, repo: Repository, digest: Digest, data: bytes, mount_from: Repository | None
+    ) -> None:
+        """Send the blob (or mount it), monolithic when the registry allows it."""
         call = self._call("push blob", repo)
         path = f"/v2/{repo.path}/blobs/uploads/"
+        headers = {"Content-Type": "application/octet-stream"}
+        whole: bytes | None = None
         if mount_from is not None and mount_from.registry == self.registry:
             path += "?" + urlencode({"mount": str(digest), "from": mount_from.path})
-        reply = self._exchange.request(call, "POST", path, push=True)
+        elif self._monolithic is not False:
+            path += "?" + urlencode({"digest": str(digest)})
+            whole = data
+        reply = self._exchange.request(
+            call,
+            "POST",
+            path,
+            headers=headers if whole is not None else None,
+            body=whole,
+            push=True,
+        )
+        if whole is not None:
+            self._monolithic = reply.status == 201
         if reply.status == 201:
-            return digest  # mounted
+            return  # mounted, or uploaded in one request
         self._exchange.expect(call, "POST", path, reply, (202,))
         location = reply.headers.get("location")
         if not location:
@@ -243,14 +284,10 @@ class RegistryClient:
             )
         url = urljoin(self.base_url + path, location)
         url += ("&" if urlsplit(url).query else "?") + urlencode({"digest": str(digest)})
-        headers = {"Content-Type": "application/octet-stream"}
         reply = self._exchange.request(call, "PUT", url, headers=headers, body=data, push=True)
         if reply.status == 404 and self._blob_exists(repo, digest, push=True):
-            return (
-                digest  # a retried PUT whose first try landed: the upload is gone, the blob is in
-            )
+            return  # a retried PUT whose first try landed: the upload is gone, the blob is in
         self._exchange.expect(call, "PUT", url, reply, (201, 204))
-        return digest
 
     # ------------------------------------------------------------------ referrers API
 

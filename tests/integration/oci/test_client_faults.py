@@ -28,6 +28,7 @@ from shipsign.oci import (
 from shipsign.oci.media import EMPTY_JSON
 from shipsign.secret import Secret
 from stack.fault_proxy import FaultProxy
+from stack.raw_registry import RawClient
 
 
 class Sleeps:
@@ -179,7 +180,8 @@ def test_blob_put_whose_upload_is_gone_checks_the_blob(
     # there, so the push succeeded. Faults stage that: the blob exists, the first HEAD says
     # no, the PUT says 404 BLOB_UPLOAD_UNKNOWN.
     client, repo, _ = setup
-    digest = client.push_blob(repo, b"landed")
+    # pushed by another client: this one has not seen the blob, so it asks
+    digest = Digest.parse(RawClient(fault_proxy.registry, repo.path).push_blob(b"landed"))
     fault_proxy.add_fault(method="HEAD", path_regex=f"/blobs/{digest}", status=404, headers={})
     unknown = b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown"}]}'
     fault_proxy.add_fault(

@@ -64,7 +64,10 @@ def test_a_blob_known_to_be_new_is_uploaded_without_a_head(
     assert client.push_blob(repository, data, check_first=False) == digest
     assert RawClient(fault_proxy.registry, repo).call("GET", f"blobs/{digest}").content == data
     fault_proxy.reset_log()
-    client.push_blob(repository, data)  # the default checks first: one HEAD, nothing else
+    client.push_blob(repository, data)  # the default checks first; this client pushed it
+    assert fault_proxy.requests == []
+    # another client has not seen it: one HEAD, nothing else
+    make_client(fault_proxy.registry).push_blob(repository, data)
     assert [r.method for r in fault_proxy.requests] == ["HEAD"]
 
 
