@@ -117,7 +117,7 @@ def bench_shipsign(net: Delayed, stack: SigstoreStack, oidc: GitHubOidc) -> None
     refs = net.images(DIGESTS)
     sign = ["sign", "--trust-config", str(stack.trust_config), *net.insecure(), *refs]
     with _github_env(oidc):
-        wall, requests, (code, report) = net.measure(lambda: shipsign(*sign))  # type: ignore[misc]
+        wall, requests, (code, _) = net.measure(lambda: shipsign(*sign))  # type: ignore[misc]
     signatures = len(refs) * 2  # per registry and format: 20 x 2 x 2
     row(
         f"shipsign sign, {DIGESTS} digests x 2 registries x both formats, verify after",
