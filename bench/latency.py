@@ -23,13 +23,14 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -45,6 +46,7 @@ MACHINE = f"{platform.machine()} {platform.python_implementation()} {platform.py
 DELAY = 0.030
 DIGESTS = 20
 COSIGN_MODEL_REQUESTS = 8  # per signature per registry, each one sequential
+T = TypeVar("T")
 
 
 def emit(**row: Any) -> None:
@@ -78,7 +80,7 @@ class Delayed:
             digests.append("sha256:" + hashlib.sha256(manifest).hexdigest())
         return [f"{p.host}/{repo}@{d}" for d in digests for p in self.proxies]
 
-    def measure(self, job: Callable[[], object]) -> tuple[float, int, object]:
+    def measure(self, job: Callable[[], T]) -> tuple[float, int, T]:
         """Run `job`; return wall seconds, requests the proxies saw, and what it returned."""
         for proxy in self.proxies:
             proxy.reset_log()
@@ -117,7 +119,7 @@ def bench_shipsign(net: Delayed, stack: SigstoreStack, oidc: GitHubOidc) -> None
     refs = net.images(DIGESTS)
     sign = ["sign", "--trust-config", str(stack.trust_config), *net.insecure(), *refs]
     with _github_env(oidc):
-        wall, requests, (code, _) = net.measure(lambda: shipsign(*sign))  # type: ignore[misc]
+        wall, requests, (code, _) = net.measure(lambda: shipsign(*sign))
     signatures = len(refs) * 2  # per registry and format: 20 x 2 x 2
     row(
         f"shipsign sign, {DIGESTS} digests x 2 registries x both formats, verify after",
@@ -130,7 +132,7 @@ def bench_shipsign(net: Delayed, stack: SigstoreStack, oidc: GitHubOidc) -> None
         *("verify", "--certificate-identity", oidc.san, "--certificate-oidc-issuer", oidc.issuer),
         *("--trusted-root", str(stack.trusted_root), *net.insecure(), *refs),
     ]
-    wall, requests, (code, _) = net.measure(lambda: shipsign(*verify))  # type: ignore[misc]
+    wall, requests, (code, _) = net.measure(lambda: shipsign(*verify))
     emit(
         run=f"shipsign verify, {len(refs)} references (both formats signed)",
         delay_ms=round(DELAY * 1000),
@@ -190,10 +192,8 @@ def bench_cosign(net: Delayed, stack: SigstoreStack, oidc: GitHubOidc, work: Pat
 
 
 @contextlib.contextmanager
-def _github_env(oidc: GitHubOidc) -> Any:
+def _github_env(oidc: GitHubOidc) -> Iterator[None]:
     """The variables of a job with `id-token: write`, for the in-process sign."""
-    import os
-
     saved = {name: os.environ.get(name) for name in oidc.env()}
     os.environ.update(oidc.env())
     try:
