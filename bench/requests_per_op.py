@@ -24,6 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from integration.referrer_writes import add_referrer
 from shipsign.oci import (
     OCI_EMPTY,
     Credential,
@@ -34,7 +35,6 @@ from shipsign.oci import (
     RegistryClient,
     Repository,
     StaticKeychain,
-    add_referrer,
     build_manifest,
     fetch_referrers,
     referrer_descriptor,

@@ -171,7 +171,7 @@ def _run(tmp: Path, registries: list[RunningRegistry]) -> None:
     try:
         anonymous, token_reg = registries[0].registry, registries[-1].registry
         signer = _signer(stack.trust_config, oidc)
-        policy = IdentityPolicy(identity=oidc.san, issuer=oidc.issuer)
+        policy = IdentityPolicy.exact(identity=oidc.san, issuer=oidc.issuer)
         trust = TrustOptions(trusted_root=stack.trusted_root)
         for reg, repo, label in (
             (anonymous, "bench/legacy", "legacy-only, anonymous registry"),

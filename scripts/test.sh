@@ -11,7 +11,9 @@ echo "==> mypy (strict)" >&2 && mypy
 echo "==> lint-imports" >&2 && lint-imports
 echo "==> pytest" >&2
 set +e
-python -m pytest "$@"
+# Two workers (pytest-xdist): each starts its own local stack on free ports. SHIPSIGN_TEST_WORKERS=0
+# runs serially, in this process.
+python -m pytest -n "${SHIPSIGN_TEST_WORKERS:-2}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

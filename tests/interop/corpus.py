@@ -26,7 +26,7 @@ from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.keys import VerificationKey
 from shipsign.keyless.legacy_verify import verify_legacy_signature
 from shipsign.keyless.material import LegacySignature
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
 
 CORPUS = Path(os.environ.get("SHIPSIGN_INTEROP") or Path(__file__).resolve().parent / "corpus")
@@ -128,15 +128,21 @@ def verification_key(case: Case) -> VerificationKey | None:
     return VerificationKey.from_pem(case.read("key.pub")) if case.has("key.pub") else None
 
 
-def identity_policy(case: Case) -> IdentityPolicy | None:
-    """`verify_identity` (policy negatives) or `identity`; None for key cases."""
+def case_signer(case: Case) -> tuple[str, str | None] | None:
+    """(identity, issuer) of `verify_identity` (policy negatives) or `identity`; None for keys."""
     identity = case.meta.get("verify_identity") or case.meta.get("identity")
     if not identity:
         return None
     san = identity["san"]
-    return IdentityPolicy(
-        identity=san[0] if isinstance(san, list) else san, issuer=identity.get("issuer")
-    )
+    return (san[0] if isinstance(san, list) else san), identity.get("issuer")
+
+
+def identity_policy(case: Case) -> IdentityPolicy | None:
+    """The exact policy of `case_signer`; None for key cases."""
+    signer = case_signer(case)
+    if signer is None:
+        return None
+    return IdentityPolicy.exact(identity=signer[0], issuer=signer[1])
 
 
 def bundle_subject(case: Case) -> tuple[bytes | None, str | None]:
@@ -181,7 +187,7 @@ def verify_case(case: Case, *, require_sct: bool = True) -> SignatureOutcome:
         )
     artifact, digest = bundle_subject(case)
     # sigstore-python cannot verify key-based bundles; any identity, the bundle decides
-    policy = identity_policy(case) or IdentityPolicy(identity_regexp=".*")
+    policy = identity_policy(case) or build_identity_policy([{"identity_regexp": ".*"}])
     return verify_bundle(
         case.read("bundle.sigstore.json"),
         trust=_trust(case),

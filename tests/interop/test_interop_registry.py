@@ -17,7 +17,7 @@ from interop.corpus import (
     Case,
     bundle_subject,
     case_names,
-    identity_policy,
+    case_signer,
     legacy_annotations,
     legacy_image_digest,
     legacy_signature,
@@ -46,12 +46,13 @@ REGISTRY_FAILURES = {
 
 
 def _identity_flags(case: Case) -> list[str]:
-    policy = identity_policy(case)
-    if policy is None:
+    signer = case_signer(case)
+    if signer is None:
         return []
-    flags = ["--certificate-identity", str(policy.identity)]
-    if policy.issuer is not None:
-        flags += ["--certificate-oidc-issuer", policy.issuer]
+    identity, issuer = signer
+    flags = ["--certificate-identity", identity]
+    if issuer is not None:
+        flags += ["--certificate-oidc-issuer", issuer]
     return flags
 
 
@@ -114,8 +115,8 @@ def test_legacy_case_through_registry(
         (sig,) = image["signatures"]
         assert sig["format"] == "legacy"
         assert sig["location"].endswith(f"{Digest.parse(image['digest']).tag_form}.sig layer 0")
-        policy = identity_policy(case)
-        assert sig["identity"] == (policy.identity if policy else None)
+        signer = case_signer(case)
+        assert sig["identity"] == (signer[0] if signer else None)
         if case.has("bundle.json"):
             assert sig["rekor_log_index"] is not None
     else:

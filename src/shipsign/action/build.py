@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipsign.action.inputs import ActionInputs
-from shipsign.errors import InputError
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
+from shipsign.keyless.policy_options import OptionSource
 from shipsign.keyless.trust import Instance, TrustOptions
 from shipsign.oci.credentials import Credential, StaticKeychain
 from shipsign.secret import Secret
@@ -36,7 +36,6 @@ __all__ = [
 GHCR = "ghcr.io"
 # GHCR accepts any username with a token; `x-access-token` is what GitHub's own tools send.
 _TOKEN_USER = "x-access-token"  # noqa: S105 (a username, not a password)
-_RUNNERS = ("github-hosted", "self-hosted")
 
 
 def _ghcr_username(env: Mapping[str, str]) -> str:
@@ -64,30 +63,9 @@ def derived_secrets(inputs: ActionInputs, env: Mapping[str, str]) -> list[Secret
     ]
 
 
-def _optional(value: str) -> str | None:
-    return value or None
-
-
 def build_policy(inputs: ActionInputs) -> IdentityPolicy:
     """The identity policy from the inputs named like the CLI's flags; empty means "any"."""
-    if inputs.runner_environment and inputs.runner_environment not in _RUNNERS:
-        raise InputError(
-            "input `runner-environment` has an unknown value",
-            expected=" | ".join(_RUNNERS),
-            found=repr(inputs.runner_environment),
-        )
-    return IdentityPolicy(
-        identity=_optional(inputs.certificate_identity),
-        identity_regexp=_optional(inputs.certificate_identity_regexp),
-        issuer=_optional(inputs.certificate_oidc_issuer),
-        issuer_regexp=_optional(inputs.certificate_oidc_issuer_regexp),
-        github_repository=_optional(inputs.github_repository),
-        github_ref=_optional(inputs.github_ref),
-        github_workflow_trigger=_optional(inputs.github_workflow_trigger),
-        github_sha=_optional(inputs.github_sha),
-        github_workflow=_optional(inputs.github_workflow),
-        runner_environment=_optional(inputs.runner_environment),
-    )
+    return build_identity_policy([inputs.policy], source=OptionSource.ACTION)
 
 
 def build_trust(inputs: ActionInputs) -> TrustOptions:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shipsign.errors import InputError
+from shipsign.keyless.policy_options import POLICY_OPTIONS
 from shipsign.secret import Secret
 
 __all__ = [
@@ -29,16 +30,7 @@ INPUT_NAMES = (
     "format",
     "recursive",
     "annotations",
-    "certificate-identity",
-    "certificate-identity-regexp",
-    "certificate-oidc-issuer",
-    "certificate-oidc-issuer-regexp",
-    "github-repository",
-    "github-ref",
-    "github-workflow-trigger",
-    "github-sha",
-    "github-workflow",
-    "runner-environment",
+    *(option.input for option in POLICY_OPTIONS),  # the identity policy, in the table's order
     "trust-config",
     "staging",
     "github-token",
@@ -67,16 +59,9 @@ class ActionInputs:
     format: str
     recursive: bool
     annotations: tuple[str, ...]
-    certificate_identity: str
-    certificate_identity_regexp: str
-    certificate_oidc_issuer: str
-    certificate_oidc_issuer_regexp: str
-    github_repository: str
-    github_ref: str
-    github_workflow_trigger: str
-    github_sha: str
-    github_workflow: str
-    runner_environment: str
+    # The identity policy inputs, keyed by `PolicyField` value ("" when not given); checked
+    # by `build_identity_policy`.
+    policy: Mapping[str, str]
     trust_config: str
     staging: bool
     github_token: Secret | None
@@ -188,16 +173,7 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         format=_choice(env, "format", formats, formats[0]),
         recursive=_bool(env, "recursive", False),
         annotations=_list(env, "annotations"),
-        certificate_identity=_raw(env, "certificate-identity"),
-        certificate_identity_regexp=_raw(env, "certificate-identity-regexp"),
-        certificate_oidc_issuer=_raw(env, "certificate-oidc-issuer"),
-        certificate_oidc_issuer_regexp=_raw(env, "certificate-oidc-issuer-regexp"),
-        github_repository=_raw(env, "github-repository"),
-        github_ref=_raw(env, "github-ref"),
-        github_workflow_trigger=_raw(env, "github-workflow-trigger"),
-        github_sha=_raw(env, "github-sha"),
-        github_workflow=_raw(env, "github-workflow"),
-        runner_environment=_raw(env, "runner-environment"),
+        policy={option.field.value: _raw(env, option.input) for option in POLICY_OPTIONS},
         trust_config=_raw(env, "trust-config"),
         staging=_bool(env, "staging", False),
         github_token=Secret(token) if token else None,

@@ -88,20 +88,11 @@ def _identity_token(value: str | None) -> Secret | None:
 
 
 def _policy(args: argparse.Namespace) -> IdentityPolicy:
-    from shipsign.keyless.policy import IdentityPolicy
+    from shipsign.keyless.policy import build_identity_policy
+    from shipsign.keyless.policy_options import POLICY_OPTIONS, OptionSource
 
-    return IdentityPolicy(
-        identity=args.certificate_identity,
-        identity_regexp=args.certificate_identity_regexp,
-        issuer=args.certificate_oidc_issuer,
-        issuer_regexp=args.certificate_oidc_issuer_regexp,
-        github_repository=args.github_repository,
-        github_ref=args.github_ref,
-        github_workflow_trigger=args.github_workflow_trigger,
-        github_sha=args.github_sha,
-        github_workflow=args.github_workflow,
-        runner_environment=args.runner_environment,
-    )
+    given = {option.field.value: getattr(args, option.field.value) for option in POLICY_OPTIONS}
+    return build_identity_policy([given], source=OptionSource.CLI)
 
 
 def _trust(args: argparse.Namespace) -> TrustOptions:

@@ -1,4 +1,5 @@
-"""The argparse parser. Imports only the stdlib so that `shipsign --help` stays fast.
+"""The argparse parser. Imports only the stdlib (and the stdlib-only table of identity policy
+options) so that `shipsign --help` stays fast.
 
 Each subcommand sets `handler=` to the name of a function in `shipsign.cli.commands`.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from shipsign import __version__
+from shipsign.keyless.policy_options import POLICY_OPTIONS
 
 __all__ = ["build_parser"]
 
@@ -115,32 +117,10 @@ def _identity_options(p: argparse.ArgumentParser) -> None:
         "signer identity (regular expressions must match the WHOLE value: they are anchored, "
         "unlike cosign's)"
     )
-    g.add_argument("--certificate-identity", metavar="ID", help="the exact signer identity (SAN)")
-    g.add_argument(
-        "--certificate-identity-regexp", metavar="RE", help="a regexp for the signer identity"
-    )
-    g.add_argument(
-        "--certificate-oidc-issuer", metavar="URL", help="the exact OIDC issuer of the identity"
-    )
-    g.add_argument(
-        "--certificate-oidc-issuer-regexp", metavar="RE", help="a regexp for the OIDC issuer"
-    )
-    g.add_argument("--github-repository", metavar="OWNER/REPO", help="the workflow's repository")
-    g.add_argument("--github-ref", metavar="REF", help="the git ref, e.g. refs/tags/v1.2.3")
-    g.add_argument(
-        "--github-workflow-trigger", metavar="EVENT", help="the event, e.g. push or release"
-    )
-    g.add_argument("--github-sha", metavar="SHA", help="the commit the workflow ran on")
-    g.add_argument(
-        "--github-workflow",
-        metavar="URI",
-        help="the build signer URI: https://github.com/OWNER/REPO/.github/workflows/F@REF",
-    )
-    g.add_argument(
-        "--runner-environment",
-        choices=["github-hosted", "self-hosted"],
-        help="where the workflow ran",
-    )
+    for option in POLICY_OPTIONS:
+        g.add_argument(
+            option.flag, dest=option.field.value, metavar=option.metavar, help=option.help
+        )
 
 
 def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,14 +1,17 @@
-"""The identity policy: which signer and which workflow a certificate must name.
+"""The identity policy: which signers and which workflows a certificate may name.
 
-One policy object serves both formats. Every mismatch is reported, with what was expected and
-what the certificate says. Regular expressions must match the whole value (unlike cosign's).
+A policy is any of several alternatives (`IdentityMatcher`), each an identity, an issuer and
+GitHub workflow claims. One policy object serves both formats. Every mismatch is reported, for
+each alternative, with what was expected and what the certificate says. Regular expressions
+must match the whole value (unlike cosign's). `build_identity_policy` is the one place a policy
+is made from user input, whatever the front end (`policy_options.POLICY_OPTIONS`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 
@@ -19,8 +22,14 @@ from shipsign.keyless.fulcio_identity import (
     fulcio_extension,
     subject_alternative_names,
 )
+from shipsign.keyless.policy_options import (
+    POLICY_OPTIONS,
+    OptionSource,
+    PolicyField,
+    policy_option,
+)
 
-__all__ = ["IdentityPolicy"]
+__all__ = ["IdentityMatcher", "IdentityPolicy", "ValueMatch", "build_identity_policy"]
 
 _GITHUB = "https://github.com/"
 # Fulcio extension numbers (formats.md §4.4): V2 (DER) first, then the deprecated raw one.
@@ -40,68 +49,50 @@ def _first_extension(cert: x509.Certificate, numbers: tuple[int, ...]) -> str | 
     return None
 
 
-def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise InputError(
-            f"invalid regular expression for {flag}",
-            found=f"{pattern!r}: {exc}",
-            expected="a Python regular expression (matched against the whole value)",
-        ) from exc
+@dataclass(frozen=True, slots=True)
+class ValueMatch:
+    """An exact value, or a regular expression that must match the whole value."""
+
+    exact: str | None = None
+    pattern: re.Pattern[str] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.exact is None) == (self.pattern is None):
+            raise ValueError("a ValueMatch is an exact value or a pattern")
+
+    def matches(self, value: str) -> bool:
+        """True when `value` is the exact value, or the pattern matches all of it."""
+        if self.pattern is not None:
+            return self.pattern.fullmatch(value) is not None
+        return value == self.exact
+
+    def describe(self) -> str:
+        """What a failure report shows as expected."""
+        if self.pattern is not None:
+            return f"/{self.pattern.pattern}/ (whole value)"
+        return str(self.exact)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class IdentityPolicy:
-    """Expected signer identity, OIDC issuer and GitHub workflow claims; None means "any".
+class IdentityMatcher:
+    """One allowed signer: identity (SAN), OIDC issuer and GitHub workflow claims; None: any."""
 
-    Construction raises `InputError` for an invalid regular expression, or when both the exact
-    value and the regular expression are given for the same claim.
-    """
-
-    identity: str | None = None
-    identity_regexp: str | None = None
-    issuer: str | None = None
-    issuer_regexp: str | None = None
-    github_repository: str | None = None  # OWNER/REPO
+    identity: ValueMatch | None = None
+    issuer: ValueMatch | None = None
+    github_repository: str | None = None  # OWNER/REPO, or a URI (GitHub Enterprise)
     github_ref: str | None = None
     github_workflow_trigger: str | None = None
     github_sha: str | None = None
-    github_workflow: str | None = (
-        None  # build signer URI: https://github.com/OWNER/REPO/.github/…@ref
-    )
+    github_workflow: str | None = None  # build signer URI: https://github.com/OWNER/REPO/...@ref
     runner_environment: str | None = None  # github-hosted | self-hosted
-    _identity_re: re.Pattern[str] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    _issuer_re: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        for exact, regexp, name in (
-            (self.identity, self.identity_regexp, "--certificate-identity"),
-            (self.issuer, self.issuer_regexp, "--certificate-oidc-issuer"),
-        ):
-            if exact is not None and regexp is not None:
-                raise InputError(
-                    f"give {name} or {name}-regexp, not both",
-                    found=f"{name} {exact!r} and {name}-regexp {regexp!r}",
-                )
-        object.__setattr__(
-            self, "_identity_re", _compile(self.identity_regexp, "--certificate-identity-regexp")
-        )
-        object.__setattr__(
-            self, "_issuer_re", _compile(self.issuer_regexp, "--certificate-oidc-issuer-regexp")
-        )
 
     @property
     def names_identity(self) -> bool:
-        """True when the policy pins the signer's identity (exactly or by regexp)."""
-        return self.identity is not None or self.identity_regexp is not None
+        """True when this alternative pins the signer's identity (exactly or by regexp)."""
+        return self.identity is not None
 
     def check(self, cert: x509.Certificate, *, where: str) -> list[CheckFailure]:
-        """Return every way `cert` differs from this policy (empty when it satisfies it)."""
+        """Return every way `cert` differs from this alternative (empty when it satisfies it)."""
         failures: list[CheckFailure] = []
 
         def claim(
@@ -118,16 +109,9 @@ class IdentityPolicy:
                 )
 
         self._check_identity(cert, failures, where)
-        issuer = certificate_issuer(cert)
         if self.issuer is not None:
-            claim(Check.ISSUER, self.issuer, issuer, lambda v: v == self.issuer)
-        if self._issuer_re is not None:
-            pattern = self._issuer_re
             claim(
-                Check.ISSUER,
-                f"/{pattern.pattern}/ (whole value)",
-                issuer,
-                lambda v: pattern.fullmatch(v) is not None,
+                Check.ISSUER, self.issuer.describe(), certificate_issuer(cert), self.issuer.matches
             )
         if self.github_repository is not None:
             given, want = self.github_repository, _repository_uri(self.github_repository)
@@ -150,24 +134,157 @@ class IdentityPolicy:
     def _check_identity(
         self, cert: x509.Certificate, failures: list[CheckFailure], where: str
     ) -> None:
-        if not self.names_identity:
+        if self.identity is None:
             return
         sans = subject_alternative_names(cert)
-        pattern = self._identity_re
-        if pattern is None:
-            expected, ok = str(self.identity), any(s == self.identity for s in sans)
-        else:
-            expected = f"/{pattern.pattern}/ (whole value)"
-            ok = any(pattern.fullmatch(s) is not None for s in sans)
-        if not ok:
+        if not any(self.identity.matches(s) for s in sans):
             failures.append(
                 CheckFailure(
                     check=Check.IDENTITY.value,
-                    expected=expected,
+                    expected=self.identity.describe(),
                     found=", ".join(sans) if sans else "(no subject alternative name)",
                     where=where,
                 )
             )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPolicy:
+    """Any of `alternatives`: a certificate passes when it satisfies one of them.
+
+    No alternatives is the empty policy: it checks nothing, and keyless verification refuses it
+    (`names_identity` is False); key-based verification needs no identity. Build one from
+    user input with `build_identity_policy`.
+    """
+
+    alternatives: tuple[IdentityMatcher, ...] = ()
+
+    @classmethod
+    def exact(cls, *, identity: str, issuer: str | None) -> IdentityPolicy:
+        """The policy of one signer, named exactly (e.g. the identity we just signed with)."""
+        return cls(
+            (
+                IdentityMatcher(
+                    identity=ValueMatch(exact=identity),
+                    issuer=None if issuer is None else ValueMatch(exact=issuer),
+                ),
+            )
+        )
+
+    @property
+    def names_identity(self) -> bool:
+        """True when every alternative pins the signer's identity (and there is one)."""
+        return bool(self.alternatives) and all(a.names_identity for a in self.alternatives)
+
+    def check(self, cert: x509.Certificate, *, where: str) -> list[CheckFailure]:
+        """Empty when `cert` satisfies some alternative; else why each one did not match.
+
+        Every alternative is evaluated, so a check that raises fails the whole policy (closed).
+        With several alternatives, each failure's `expected` starts with `alternative I of N:`.
+        """
+        results = [alternative.check(cert, where=where) for alternative in self.alternatives]
+        if not results or any(not failures for failures in results):
+            return []
+        if len(results) == 1:
+            return results[0]
+        n = len(results)
+        return [
+            replace(failure, expected=f"alternative {i} of {n}: {failure.expected}")
+            for i, failures in enumerate(results, start=1)
+            for failure in failures
+        ]
+
+
+def build_identity_policy(
+    alternatives: Iterable[Mapping[str, str | None]], *, source: OptionSource = OptionSource.CLI
+) -> IdentityPolicy:
+    """The one way to make a policy from user input: one mapping per alternative, keyed by
+    `PolicyField` values; None or "" means "not given". An alternative that gives nothing is
+    dropped. Errors name each option as `source` spells it (see `POLICY_OPTIONS`).
+
+    Raises `InputError` for an unknown field, an exact value and a regexp for the same claim,
+    an invalid regexp, or a value outside a field's choices.
+    """
+    given = [
+        {name: value for name, value in alternative.items() if value}
+        for alternative in alternatives
+    ]
+    given = [values for values in given if values]
+    matchers = tuple(
+        _build_matcher(values, source=source, where=_alternative(i, len(given)))
+        for i, values in enumerate(given, start=1)
+    )
+    return IdentityPolicy(matchers)
+
+
+def _alternative(i: int, n: int) -> str:
+    return f"identity alternative {i} of {n}" if n > 1 else ""
+
+
+def _build_matcher(
+    values: Mapping[str, str], *, source: OptionSource, where: str
+) -> IdentityMatcher:
+    fields: dict[PolicyField, str] = {}
+    for name, value in values.items():
+        try:
+            field_ = PolicyField(name)
+        except ValueError:
+            raise InputError(
+                f"unknown identity policy field {name!r}",
+                where=where,
+                expected=", ".join(o.key for o in POLICY_OPTIONS),
+            ) from None
+        option = policy_option(field_)
+        if option.choices and value not in option.choices:
+            raise InputError(
+                f"{option.label(source)} has an unknown value",
+                where=where,
+                expected=" | ".join(option.choices),
+                found=repr(value),
+            )
+        fields[field_] = value
+    F = PolicyField
+    return IdentityMatcher(
+        identity=_value_match(fields, F.IDENTITY, F.IDENTITY_REGEXP, source, where),
+        issuer=_value_match(fields, F.ISSUER, F.ISSUER_REGEXP, source, where),
+        github_repository=fields.get(F.GITHUB_REPOSITORY),
+        github_ref=fields.get(F.GITHUB_REF),
+        github_workflow_trigger=fields.get(F.GITHUB_WORKFLOW_TRIGGER),
+        github_sha=fields.get(F.GITHUB_SHA),
+        github_workflow=fields.get(F.GITHUB_WORKFLOW),
+        runner_environment=fields.get(F.RUNNER_ENVIRONMENT),
+    )
+
+
+def _value_match(
+    fields: Mapping[PolicyField, str],
+    exact_field: PolicyField,
+    regexp_field: PolicyField,
+    source: OptionSource,
+    where: str,
+) -> ValueMatch | None:
+    exact, pattern = fields.get(exact_field), fields.get(regexp_field)
+    exact_name = policy_option(exact_field).label(source)
+    regexp_name = policy_option(regexp_field).label(source)
+    if exact is not None and pattern is not None:
+        raise InputError(
+            f"give {exact_name} or {regexp_name}, not both",
+            where=where,
+            found=f"{exact_name} {exact!r} and {regexp_name} {pattern!r}",
+        )
+    if exact is not None:
+        return ValueMatch(exact=exact)
+    if pattern is None:
+        return None
+    try:
+        return ValueMatch(pattern=re.compile(pattern))
+    except re.error as exc:
+        raise InputError(
+            f"invalid regular expression for {regexp_name}",
+            where=where,
+            found=f"{pattern!r}: {exc}",
+            expected="a Python regular expression (matched against the whole value)",
+        ) from exc
 
 
 def _equals(want: str) -> Callable[[str], bool]:

@@ -1,10 +1,10 @@
 """sigstore-python's Fulcio, Rekor v1 and TSA clients, given timeouts, retries and counts.
 
-The one module that reaches into sigstore internals (`sigstore._internal.*`, `_inner`, the
-`_build_*_request` hooks). Why: `SigningContext(fulcio=, rekor=, trusted_root=, tsa_clients=)` is
-sigstore's public way to pick the services, but it takes client types from `sigstore._internal`,
-and those send each request once (Fulcio's and Rekor's without a timeout). So we hand sigstore
-subclasses that send the same requests through `ServiceCalls`, on `keyless.http` sessions.
+`SigningContext(fulcio=, rekor=, trusted_root=, tsa_clients=)` is sigstore's public way to pick
+the services, but it takes client types from sigstore's private modules, and those send each
+request once (Fulcio's and Rekor's without a timeout). So we hand sigstore subclasses that send
+the same requests through `ServiceCalls`, on `keyless.http` sessions. The private types, and
+what we assume of them, come from `keyless.sigstore_private`.
 """
 
 from __future__ import annotations
@@ -19,21 +19,8 @@ from urllib.parse import urljoin
 
 from cryptography import x509
 from rfc3161_client import TimeStampResponse
-from sigstore._internal.fulcio.client import (
-    SIGNING_CERT_ENDPOINT,
-    ExpiredCertificate,
-    FulcioCertificateSigningResponse,
-    FulcioClient,
-    FulcioClientError,
-    FulcioSigningCert,
-)
-from sigstore._internal.rekor import EntryRequestBody, RekorClientError, RekorLogSubmitter
-from sigstore._internal.rekor.client import RekorClient, RekorEntries
-from sigstore._internal.timestamp import TimestampAuthorityClient, TimestampError
-from sigstore.dsse import Envelope
 from sigstore.errors import Error as SigstoreError
 from sigstore.errors import VerificationError
-from sigstore.hashes import Hashed
 from sigstore.models import ClientTrustConfig, TransparencyLogEntry, TrustedRoot
 from sigstore.oidc import ExpiredIdentity, IdentityToken
 from sigstore.sign import Signer, SigningContext
@@ -46,10 +33,23 @@ from shipsign.keyless.retrying import (
     ServiceCalls,
     ServiceUnreachable,
 )
+from shipsign.keyless.sigstore_private import (
+    SIGNING_CERT_ENDPOINT,
+    EntryRequestBody,
+    FulcioCertificateSigningResponse,
+    FulcioClient,
+    FulcioClientError,
+    FulcioSigningCert,
+    RekorClient,
+    RekorClientError,
+    RekorEntries,
+    RekorSubmitter,
+    TimestampAuthorityClient,
+    TimestampError,
+    logged_body,
+)
 
-# ExpiredCertificate: what sigstore's Signer raises when its own clock says the certificate
-# has expired; re-exported so that nothing else imports sigstore internals.
-__all__ = ["ExpiredCertificate", "ServiceClients"]
+__all__ = ["ServiceClients"]
 
 # What sigstore raises when an answer came but cannot be used (missing fields, bad JSON, an
 # entry of another kind: `InvalidBundle`, one of sigstore's own `Error`s, ...).
@@ -129,14 +129,14 @@ class _Fulcio(FulcioClient):
         return _SigningCert(url, self._sessions, self._calls, self._life)
 
 
-class _Rekor(RekorLogSubmitter):
+class _Rekor(RekorSubmitter):
     """Rekor v1 uploads; a 409 (an earlier try of this upload landed) reads that entry back."""
 
     def __init__(
-        self, inner: RekorClient, sessions: Sessions, calls: ServiceCalls, life: _Lifetime
+        self, client: RekorClient, sessions: Sessions, calls: ServiceCalls, life: _Lifetime
     ):
-        self._inner = inner
-        self._url = f"{inner.url}/log/entries"
+        super().__init__(client)
+        self._url = f"{client.url}/log/entries"
         self._sessions = sessions
         self._calls = calls
         self._life = life
@@ -178,7 +178,7 @@ class _Rekor(RekorLogSubmitter):
             raise refused.error("cannot read back the entry Rekor has already") from refused
         except _UNUSABLE as exc:
             raise _unusable(Service.REKOR, where, exc) from exc
-        if not _same_entry(request, entry._inner.canonicalized_body):
+        if not _same_entry(request, logged_body(entry)):
             raise ServiceUnreachable(
                 "Rekor's existing entry is not this signature",
                 service=Service.REKOR,
@@ -190,16 +190,6 @@ class _Rekor(RekorLogSubmitter):
             )
         self._calls.record_recovered(Service.REKOR)
         return entry
-
-    def _build_hashed_rekord_request(  # type: ignore[override]  # as RekorClient does
-        self, hashed_input: Hashed, signature: bytes, certificate: x509.Certificate
-    ) -> EntryRequestBody:
-        return self._inner._build_hashed_rekord_request(hashed_input, signature, certificate)
-
-    def _build_dsse_request(  # type: ignore[override]  # as RekorClient does
-        self, envelope: Envelope, certificate: x509.Certificate
-    ) -> EntryRequestBody:
-        return self._inner._build_dsse_request(envelope, certificate)
 
 
 def _same_entry(request: EntryRequestBody, body: bytes) -> bool:

@@ -29,7 +29,8 @@ from shipsign.keyless.http import classify_failure
 from shipsign.keyless.identity import IdentityToken
 from shipsign.keyless.material import RekorBundle
 from shipsign.keyless.retrying import Service, ServiceCalls, ServiceStats, ServiceUnreachable
-from shipsign.keyless.services import ExpiredCertificate, ServiceClients
+from shipsign.keyless.services import ServiceClients
+from shipsign.keyless.sigstore_private import ExpiredCertificate
 from shipsign.keyless.trust import Trust
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret
@@ -105,6 +106,7 @@ class KeylessSigner:
                 "cannot sign with only a trusted root",
                 where=trust.source,
                 expected="a trust config with a signing config (Fulcio and Rekor URLs)",
+                hint="pass --trust-config FILE, or use the production or staging instance",
             )
         options = options or ServiceOptions()
         self._calls = ServiceCalls(

@@ -15,15 +15,11 @@ from shipsign.errors import InputError, UnreachableError
 
 if TYPE_CHECKING:
     from sigstore.models import ClientTrustConfig, TrustedRoot
-    from sigstore.sign import SigningContext
-    from sigstore.verify import Verifier
 
 __all__ = [
     "Instance",
     "Trust",
     "TrustOptions",
-    "build_signing_context",
-    "build_verifier",
     "load_trust",
 ]
 
@@ -90,33 +86,6 @@ def load_trust(options: TrustOptions) -> Trust:
     if options.force_rekor_v1:
         config.force_tlog_version = 1
     return Trust(source=source, trusted_root=_checked(config, source), client_config=config)
-
-
-def build_signing_context(trust: Trust) -> SigningContext:
-    """Return sigstore's signing context for `trust` (no network until it signs)."""
-    from sigstore.sign import SigningContext
-
-    if trust.client_config is None:
-        raise InputError(
-            "cannot sign with only a trusted root",
-            where=trust.source,
-            expected="a trust config with a signing config (Fulcio and Rekor URLs)",
-            hint="pass --trust-config FILE, or use the production or staging instance",
-        )
-    return SigningContext.from_trust_config(trust.client_config)
-
-
-def build_verifier(trust: Trust) -> Verifier:
-    """Return sigstore's offline verifier for `trust`'s trusted root."""
-    from sigstore.errors import Error
-    from sigstore.verify import Verifier
-
-    try:
-        return Verifier(trusted_root=trust.trusted_root)
-    except Error as exc:
-        raise InputError(
-            "the trusted root cannot verify anything", where=trust.source, found=str(exc)
-        ) from exc
 
 
 def _read(path: Path, what: str) -> str:

@@ -25,6 +25,7 @@ from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
 
 from shipsign.errors import InputError
+from shipsign.keyless.sigstore_private import trusted_root_json
 
 __all__ = [
     "FulcioAuthority",
@@ -129,7 +130,7 @@ def load_trust_material(source: TrustSource) -> TrustMaterial:
     if isinstance(source, TrustMaterial):
         return source
     if isinstance(source, TrustedRoot):
-        return _from_json(source, _trusted_root_json(source), source="TrustedRoot object")
+        return _from_json(source, trusted_root_json(source), source="TrustedRoot object")
     path = Path(source)
     try:
         raw = path.read_bytes()
@@ -144,12 +145,6 @@ def load_trust_material(source: TrustSource) -> TrustMaterial:
             found=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
         ) from exc
     return _from_json(root, raw, source=str(path))
-
-
-def _trusted_root_json(root: TrustedRoot) -> bytes:
-    # Private API, isolated here: sigstore-python 4.x keeps the protobuf model in `_inner` and
-    # offers no public way to read log-key validity periods, which cosign checks.
-    return root._inner.to_json().encode()
 
 
 def _from_json(root: TrustedRoot, raw: bytes, *, source: str) -> TrustMaterial:

@@ -34,7 +34,7 @@ from shipsign.oci.media import (
     referrer_descriptor,
 )
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import ReferrersResult, ReferrersSource, add_referrer, fetch_referrers
+from shipsign.oci.referrers import ReferrersResult, ReferrersSource, fetch_referrers
 from shipsign.retry import RetryPolicy
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "Repository",
     "RetryPolicy",
     "StaticKeychain",
-    "add_referrer",
     "build_index",
     "build_manifest",
     "decode_config_platform",

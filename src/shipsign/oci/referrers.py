@@ -21,8 +21,8 @@ from shipsign.oci.reference import Digest, Reference, Repository
 from shipsign.oci.shared_tag import (
     FRESH_READ,
     WRITE_WINDOW,
+    Clock,
     WriteRounds,
-    backoff,
     confirm_writes,
     settle_time,
 )
@@ -31,7 +31,6 @@ __all__ = [
     "PendingReferrer",
     "ReferrersResult",
     "ReferrersSource",
-    "add_referrer",
     "confirm_referrers",
     "fetch_referrers",
     "write_referrer",
@@ -53,7 +52,7 @@ class ReferrersResult:
     """The referrers of one subject and where we found them.
 
     From the fallback tag it also keeps the index as read, its ETag and when the read started
-    (`time.monotonic()`), so that a write that follows at once can merge into it.
+    (on the reader's `Clock`), so that a write that follows at once can merge into it.
     """
 
     source: ReferrersSource
@@ -62,9 +61,9 @@ class ReferrersResult:
     etag: str | None = None
     read_at: float = 0.0
 
-    def fresh(self) -> bool:
-        """Young enough to be the base of a write."""
-        return time.monotonic() - self.read_at <= FRESH_READ
+    def fresh(self, now: float) -> bool:
+        """Young enough at `now` (same clock as `read_at`) to be the base of a write."""
+        return now - self.read_at <= FRESH_READ
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,8 +74,9 @@ class PendingReferrer:
     repo: Repository
     subject: Digest
     entry: Descriptor
-    ready_at: float  # time.monotonic() after which a confirming read proves the write held
+    ready_at: float  # the writer's clock after which a confirming read proves the write held
     attempts: int
+    clock: Clock = time.monotonic
 
     @property
     def where(self) -> str:
@@ -84,25 +84,33 @@ class PendingReferrer:
 
 
 def fetch_referrers(
-    client: RegistryClient, repo: Repository, subject: Digest, *, artifact_type: str | None = None
+    client: RegistryClient,
+    repo: Repository,
+    subject: Digest,
+    *,
+    artifact_type: str | None = None,
+    clock: Clock = time.monotonic,
 ) -> ReferrersResult:
     """List `subject`'s referrers: API first, else the fallback tag (absent: none).
 
-    `artifact_type` filters client-side (registries may ignore the query parameter).
+    `artifact_type` filters client-side (registries may ignore the query parameter). `clock`
+    stamps `read_at`: give a write the same one.
     """
     listed = client.fetch_referrers_api(repo, subject)
     if listed is not None:
         result = ReferrersResult(ReferrersSource.API, listed)
     else:
-        result = _read_fallback(client, repo, subject)
+        result = _read_fallback(client, repo, subject, clock)
     if artifact_type is not None:
         kept = tuple(d for d in result.descriptors if d.artifact_type == artifact_type)
         result = ReferrersResult(result.source, kept, result.index, result.etag, result.read_at)
     return result
 
 
-def _read_fallback(client: RegistryClient, repo: Repository, subject: Digest) -> ReferrersResult:
-    started = time.monotonic()
+def _read_fallback(
+    client: RegistryClient, repo: Repository, subject: Digest, clock: Clock
+) -> ReferrersResult:
+    started = clock()
     found, etag = client.fetch_manifest_with_etag(Reference(repository=repo, tag=subject.tag_form))
     if found is None:
         return ReferrersResult(ReferrersSource.FALLBACK_TAG, (), read_at=started)
@@ -127,6 +135,7 @@ def write_referrer(
     listed: ReferrersResult | None = None,
     attempts: int = 0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> ReferrersSource | PendingReferrer:
     """List the already pushed manifest `entry` as a referrer of `subject`; confirm later.
 
@@ -141,19 +150,19 @@ def write_referrer(
         return ReferrersSource.API
     if listed is not None and listed.source is ReferrersSource.API:
         return ReferrersSource.API
-    rounds = WriteRounds(client, repo, subject.tag_form, conflicts=_CONFLICTS)
-    current = listed if listed is not None and listed.fresh() else None
-    started = time.monotonic()  # when the base was taken: the start of this write's cycle
+    rounds = WriteRounds(client, repo, subject.tag_form, conflicts=_CONFLICTS, clock=clock)
+    current = listed if listed is not None and listed.fresh(clock()) else None
+    started = clock()  # when the base was taken: the start of this write's cycle
     tried = False  # a PUT was sent: it may have landed even if it failed
     while True:
         if current is None:
-            current = _read_fallback(client, repo, subject)
+            current = _read_fallback(client, repo, subject, clock)
             started = current.read_at
         merged = merge_index(current.index, entry)
         if merged is current.index and attempts == 0 and not tried:
             return ReferrersSource.FALLBACK_TAG  # listed before we came: nothing to guard
         if merged is not current.index:
-            again = _read_again_if_stale(client, repo, subject, current)
+            again = _read_again_if_stale(client, repo, subject, current, clock)
             if again is not None:
                 changed = _index_digest(again) != _index_digest(current)
                 current, started = again, again.read_at
@@ -171,19 +180,24 @@ def write_referrer(
             repo=repo,
             subject=subject,
             entry=entry,
-            ready_at=time.monotonic() + settle_time(time.monotonic() - started),
+            ready_at=clock() + settle_time(clock() - started),
             attempts=attempts + 1,
+            clock=clock,
         )
 
 
 def _read_again_if_stale(
-    client: RegistryClient, repo: Repository, subject: Digest, current: ReferrersResult
+    client: RegistryClient,
+    repo: Repository,
+    subject: Digest,
+    current: ReferrersResult,
+    clock: Clock,
 ) -> ReferrersResult | None:
     """A new read when `current` is older than the write window, else None."""
-    if time.monotonic() - current.read_at <= WRITE_WINDOW:
+    if clock() - current.read_at <= WRITE_WINDOW:
         return None
     _log.debug("referrers index %s: base is stale; reading it again", subject.tag_form)
-    return _read_fallback(client, repo, subject)
+    return _read_fallback(client, repo, subject, clock)
 
 
 def _index_digest(result: ReferrersResult) -> Digest | None:
@@ -196,10 +210,11 @@ def confirm_referrers(
     workers: ThreadPoolExecutor,
     attempts: int = 12,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> list[ReferrersSource | ShipsignError]:
     """Read every pending entry back once its settle time has passed (one read each); write
     again what a concurrent writer dropped, until each holds or `attempts` writes were made.
-    In order (`shared_tag.confirm_writes`).
+    In order (`shared_tag.confirm_writes`); `clock` must be the one the writes used.
     """
     return confirm_writes(
         pending,
@@ -209,47 +224,13 @@ def confirm_referrers(
         workers=workers,
         attempts=attempts,
         sleep=sleep,
+        clock=clock,
     )
-
-
-def add_referrer(
-    client: RegistryClient,
-    repo: Repository,
-    subject: Digest,
-    entry: Descriptor,
-    *,
-    listed: ReferrersResult | None = None,
-    attempts: int = 12,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ReferrersSource:
-    """Make the already pushed manifest `entry` discoverable from `subject`, and confirm it.
-
-    `write_referrer`, then, after the settle time, one confirming read; a lost race repeats
-    the read-modify-write. Raises `RegistryError` when the registry fails or other writers
-    keep replacing the index.
-    """
-    written = write_referrer(client, repo, subject, entry, listed=listed, sleep=sleep)
-    while isinstance(written, PendingReferrer):
-        wait = written.ready_at - time.monotonic()
-        if wait > 0:
-            sleep(wait)
-        answer = _confirm(written)
-        if answer is None and written.attempts >= attempts:
-            answer = _gave_up(written)
-        if isinstance(answer, ShipsignError):
-            raise answer
-        if answer is not None:
-            return answer
-        sleep(backoff(written.attempts))
-        written = write_referrer(
-            client, repo, subject, entry, attempts=written.attempts, sleep=sleep
-        )
-    return written
 
 
 def _confirm(item: PendingReferrer) -> ReferrersSource | ShipsignError | None:
     try:
-        listed = _read_fallback(item.client, item.repo, item.subject).descriptors
+        listed = _read_fallback(item.client, item.repo, item.subject, item.clock).descriptors
     except ShipsignError as exc:
         return exc
     if any(d.digest == item.entry.digest for d in listed):
@@ -261,7 +242,13 @@ def _write_again(
     item: PendingReferrer, *, sleep: Callable[[float], None]
 ) -> ReferrersSource | PendingReferrer:
     return write_referrer(
-        item.client, item.repo, item.subject, item.entry, attempts=item.attempts, sleep=sleep
+        item.client,
+        item.repo,
+        item.subject,
+        item.entry,
+        attempts=item.attempts,
+        sleep=sleep,
+        clock=item.clock,
     )
 
 

@@ -22,6 +22,7 @@ from shipsign.oci.reference import Repository
 __all__ = [
     "FRESH_READ",
     "WRITE_WINDOW",
+    "Clock",
     "PendingWrite",
     "WriteRounds",
     "backoff",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+# Monotonic seconds (`time.monotonic`): when reads were made, how old a base is, when a write may
+# be confirmed. A parameter, so that tests decide what "fresh" and "settled" mean.
+Clock = Callable[[], float]
 # Shared tags are read-merge-written without locks, then read back after a settle time to catch
 # a writer whose read came before our write and whose write came after it (and dropped our
 # entry). A read at most FRESH_READ seconds old may be a write's base: that widens the
@@ -71,15 +75,22 @@ class WriteRounds:
     """
 
     def __init__(
-        self, client: RegistryClient, repo: Repository, tag: str, *, conflicts: int
+        self,
+        client: RegistryClient,
+        repo: Repository,
+        tag: str,
+        *,
+        conflicts: int,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._repo = repo
         self._tag = tag
         self._max = conflicts
         self._conflicts = 0
         self._failures = 0
-        self._start = time.monotonic()
+        self._start = clock()
 
     def put(
         self, manifest: Manifest | Index, *, if_match: str | None, sleep: Callable[[float], None]
@@ -108,7 +119,7 @@ class WriteRounds:
             self._conflicts += 1
             return backoff(self._conflicts) if self._conflicts < self._max else None
         self._failures += 1
-        spent = time.monotonic() - self._start
+        spent = self._clock() - self._start
         return self._client.write_again_in(exc, self._failures + 1, spent)
 
     def rebase(self) -> None:
@@ -130,7 +141,7 @@ class PendingWrite(Protocol):
 
     @property
     def ready_at(self) -> float:
-        """`time.monotonic()` after which a confirming read proves the write held."""
+        """The clock's time after which a confirming read proves the write held."""
 
     @property
     def attempts(self) -> int:
@@ -154,6 +165,7 @@ def confirm_writes(
     workers: ThreadPoolExecutor,
     attempts: int,
     sleep: Callable[[float], None],
+    clock: Clock = time.monotonic,
 ) -> list[R | ShipsignError]:
     """Read every pending write back once its settle time has passed (`confirm`: the outcome,
     or None when a concurrent writer dropped ours); repeat the dropped ones (`write_again`,
@@ -167,7 +179,7 @@ def confirm_writes(
     todo = dict(enumerate(pending))
     again = partial(_write_again, write_again=write_again, sleep=sleep)
     while todo:
-        wait = max(p.ready_at for p in todo.values()) - time.monotonic()
+        wait = max(p.ready_at for p in todo.values()) - clock()
         if wait > 0:
             sleep(wait)
         items = list(todo.items())

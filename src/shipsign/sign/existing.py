@@ -31,7 +31,7 @@ from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
 from shipsign.oci.referrers import ReferrersResult
-from shipsign.oci.shared_tag import FRESH_READ
+from shipsign.oci.shared_tag import FRESH_READ, Clock
 from shipsign.sign.statement import read_claims
 
 __all__ = [
@@ -60,7 +60,7 @@ class Mine:
 
     @property
     def policy(self) -> IdentityPolicy:
-        return IdentityPolicy(identity=self.identity, issuer=self.issuer)
+        return IdentityPolicy.exact(identity=self.identity, issuer=self.issuer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,12 +78,13 @@ class SigRead:
 
     manifest: Manifest | Index | None
     etag: str | None
-    read_at: float  # time.monotonic()
+    read_at: float  # on the reader's `Clock` (time.monotonic unless a test gave another)
 
-    def fresh(self) -> bool:
-        """Young enough to be the base of a write (`oci.shared_tag.FRESH_READ`): a stale base
-        would lose layers written since, by writers who may have confirmed theirs already."""
-        return time.monotonic() - self.read_at <= FRESH_READ
+    def fresh(self, now: float) -> bool:
+        """Young enough at `now` to be the base of a write (`oci.shared_tag.FRESH_READ`): a
+        stale base would lose layers written since, by writers who may have confirmed theirs
+        already."""
+        return now - self.read_at <= FRESH_READ
 
 
 def signature_tag(digest: Digest) -> str:
@@ -91,9 +92,11 @@ def signature_tag(digest: Digest) -> str:
     return f"{digest.tag_form}.sig"
 
 
-def fetch_sig(client: RegistryClient, repo: Repository, digest: Digest) -> SigRead:
+def fetch_sig(
+    client: RegistryClient, repo: Repository, digest: Digest, *, clock: Clock = time.monotonic
+) -> SigRead:
     """Read `digest`'s `.sig` manifest with its ETag (network); absent is a `SigRead` too."""
-    started = time.monotonic()
+    started = clock()
     ref = Reference(repository=repo, tag=signature_tag(digest))
     manifest, etag = client.fetch_manifest_with_etag(ref)
     return SigRead(manifest=manifest, etag=etag, read_at=started)

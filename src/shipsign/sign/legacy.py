@@ -32,7 +32,7 @@ from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.shared_tag import WRITE_WINDOW, WriteRounds, confirm_writes, settle_time
+from shipsign.oci.shared_tag import WRITE_WINDOW, Clock, WriteRounds, confirm_writes, settle_time
 from shipsign.sign.existing import SigRead, fetch_sig, signature_tag
 
 __all__ = [
@@ -99,8 +99,10 @@ class SigPending:
     repo: Repository
     digest: Digest
     signature: LegacySignature
-    ready_at: float  # time.monotonic() after which a confirming read proves the write held
+    ready_at: float  # the writer's clock after which a confirming read proves the write held
     attempts: int
+    sleep: Callable[[float], None] = time.sleep
+    clock: Clock = time.monotonic
 
     @property
     def ref(self) -> Reference:
@@ -120,6 +122,7 @@ def append_signature(
     read: SigRead | None = None,
     attempts: int = 0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> SigPending:
     """Append `signature` to `digest`'s `.sig` manifest in `repo`, keeping every other layer.
 
@@ -134,14 +137,16 @@ def append_signature(
     if attempts == 0:
         # The payload is new unless a run wrote these exact claims before: no HEAD first.
         client.push_blob(repo, signature.payload, check_first=False)
-    rounds = WriteRounds(client, repo, signature_tag(digest), conflicts=_CONFLICTS)
-    current = read if read is not None and read.fresh() else None
-    started = time.monotonic()  # when the base was taken: the start of this write's cycle
+    rounds = WriteRounds(client, repo, signature_tag(digest), conflicts=_CONFLICTS, clock=clock)
+    current = read if read is not None and read.fresh(clock()) else None
+    started = clock()  # when the base was taken: the start of this write's cycle
     while True:
         if current is None:
-            current = fetch_sig(client, repo, digest)
+            current = fetch_sig(client, repo, digest, clock=clock)
             started = current.read_at
-        image, current, started = _prepare(client, ref, digest, current, started, signature, rounds)
+        image, current, started = _prepare(
+            client, ref, digest, current, started, signature, rounds, clock
+        )
         if image is not None and not rounds.put(image.manifest, if_match=current.etag, sleep=sleep):
             current = None
             continue
@@ -152,8 +157,10 @@ def append_signature(
             repo=repo,
             digest=digest,
             signature=signature,
-            ready_at=time.monotonic() + settle_time(time.monotonic() - started),
+            ready_at=clock() + settle_time(clock() - started),
             attempts=attempts + 1,
+            sleep=sleep,
+            clock=clock,
         )
 
 
@@ -165,6 +172,7 @@ def _prepare(
     started: float,
     signature: LegacySignature,
     rounds: WriteRounds,
+    clock: Clock,
 ) -> tuple[SignatureImage | None, SigRead, float]:
     """The `.sig` image to PUT (None: `current` has our layer), the read it is built on, and
     when that base was taken. Its config blob is uploaded already.
@@ -178,10 +186,10 @@ def _prepare(
         if base is not None and _has(base, signature):
             return None, current, started
         image = _build(client, ref, base, signature)
-        if time.monotonic() - current.read_at <= WRITE_WINDOW:
+        if clock() - current.read_at <= WRITE_WINDOW:
             return image, current, started
         _log.debug("%s: base is stale; reading it again", ref)
-        again = fetch_sig(client, ref.repository, digest)
+        again = fetch_sig(client, ref.repository, digest, clock=clock)
         if _manifest_digest(again) == _manifest_digest(current):
             return image, again, again.read_at  # unchanged: a fresh base, and its ETag
         rounds.rebase()
@@ -194,9 +202,11 @@ def confirm_signatures(
     workers: ThreadPoolExecutor,
     attempts: int = 10,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> list[SigWritten | ShipsignError]:
     """Read every pending layer back once its settle time has passed; merge again what a
-    concurrent writer dropped, until each holds or `attempts` writes were made. In order.
+    concurrent writer dropped, until each holds or `attempts` writes were made. In order;
+    `clock` must be the one the writes used.
 
     Confirming after one wait for the whole batch keeps the settle time off the workers.
     """
@@ -208,6 +218,7 @@ def confirm_signatures(
         workers=workers,
         attempts=attempts,
         sleep=sleep,
+        clock=clock,
     )
 
 
@@ -223,7 +234,13 @@ def _confirm(item: SigPending) -> SigWritten | ShipsignError | None:
 
 def _write_again(item: SigPending) -> SigPending:
     return append_signature(
-        item.client, item.repo, item.digest, item.signature, attempts=item.attempts
+        item.client,
+        item.repo,
+        item.digest,
+        item.signature,
+        attempts=item.attempts,
+        sleep=item.sleep,
+        clock=item.clock,
     )
 
 

@@ -48,7 +48,7 @@ def read_back(
         if result.status in (SignStatus.SIGNED, SignStatus.SKIPPED):
             pending.setdefault((result.reference, result.format), []).append(n)
     out = list(results)
-    policy = IdentityPolicy(identity=identity, issuer=issuer)
+    policy = IdentityPolicy.exact(identity=identity, issuer=issuer)
     last: dict[_Key, ImageResult] = {}
     for delay in (*_DELAYS, None):
         if not pending:

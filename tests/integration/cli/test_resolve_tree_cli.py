@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from integration.referrer_writes import add_referrer as add_referrer_entry
 from interop.corpus import CORPUS
 from shipsign.cli import main
 from shipsign.oci import (
@@ -25,7 +26,6 @@ from shipsign.oci import (
     build_manifest,
     referrer_descriptor,
 )
-from shipsign.oci import add_referrer as add_referrer_entry
 from shipsign.oci.media import EMPTY_JSON, OCI_CONFIG
 from stack.fault_proxy import FaultProxy
 from stack.process import free_port

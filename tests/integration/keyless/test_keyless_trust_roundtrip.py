@@ -3,14 +3,17 @@ signs (Rekor v1 forced), its bare trusted root verifies, and only the workflow i
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
 from sigstore.errors import VerificationError
-from sigstore.verify import policy
+from sigstore.sign import SigningContext
+from sigstore.verify import Verifier, policy
 
 from shipsign.keyless.identity import resolve_identity_token
-from shipsign.keyless.trust import TrustOptions, build_signing_context, build_verifier, load_trust
+from shipsign.keyless.sigstore_private import logged_body
+from shipsign.keyless.trust import TrustOptions, load_trust
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
 
@@ -21,12 +24,14 @@ def test_sign_with_trust_config_verify_with_trusted_root(
         TrustOptions(trust_config=sigstore_stack.trust_config, force_rekor_v1=True)
     )
     token = resolve_identity_token(None, now=datetime.now(timezone.utc))
-    with build_signing_context(signing).signer(token.to_sigstore()) as signer:
+    assert signing.client_config is not None
+    context = SigningContext.from_trust_config(signing.client_config)
+    with context.signer(token.to_sigstore()) as signer:
         bundle = signer.sign_artifact(b"release notes")
-    assert bundle.log_entry._inner.kind_version.kind == "hashedrekord"
+    assert json.loads(logged_body(bundle.log_entry))["kind"] == "hashedrekord"
 
     verifying = load_trust(TrustOptions(trusted_root=sigstore_stack.trusted_root))
-    verifier = build_verifier(verifying)
+    verifier = Verifier(trusted_root=verifying.trusted_root)
     verifier.verify_artifact(
         b"release notes", bundle, policy.Identity(identity=token.identity, issuer=token.issuer)
     )

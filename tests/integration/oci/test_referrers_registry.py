@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from integration.oci.images import BUNDLE, EMPTY, ClientFactory, push_subject
+from integration.referrer_writes import add_referrer
 from shipsign.errors import RegistryError
 from shipsign.oci import (
     OCI_INDEX,
@@ -20,7 +21,6 @@ from shipsign.oci import (
     ReferrersSource,
     RegistryClient,
     Repository,
-    add_referrer,
     build_manifest,
     fetch_referrers,
     referrer_descriptor,

@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from integration.manual_clock import ManualClock
 from integration.oci.images import BUNDLE, EMPTY, ClientFactory, push_subject
+from integration.referrer_writes import add_referrer
 from shipsign.errors import RegistryError
 from shipsign.oci import (
     Descriptor,
@@ -18,7 +20,6 @@ from shipsign.oci import (
     ReferrersSource,
     RegistryClient,
     Repository,
-    add_referrer,
     build_index,
     build_manifest,
     fetch_referrers,
@@ -95,19 +96,42 @@ def test_a_listing_just_read_is_the_base_of_the_write(
     repository = Repository(fault_proxy.host, repo)
     subject = push_subject(client, repository)
     entry = _referrer(client, repository, subject, 1)
-    listed = fetch_referrers(client, repository, subject.digest)
+    clock = ManualClock()  # stands still: the listing stays fresh however slow the machine
+    listed = fetch_referrers(client, repository, subject.digest, clock=clock.now)
     fault_proxy.reset_log()
-    written = write_referrer(client, repository, subject.digest, entry, listed=listed)
-    in_time = time.monotonic() - listed.read_at < FRESH_READ  # so the listing was still fresh
+    written = write_referrer(
+        client, repository, subject.digest, entry, listed=listed, sleep=clock.sleep, clock=clock.now
+    )
     assert isinstance(written, PendingReferrer)
     tag = f"/manifests/{subject.digest.tag_form}"
     assert _calls(fault_proxy, "PUT", tag) == 1
-    if in_time:
-        assert _calls(fault_proxy, "GET", tag) == 0  # merged into the caller's listing
+    assert _calls(fault_proxy, "GET", tag) == 0  # merged into the caller's listing
     with ThreadPoolExecutor(max_workers=2) as workers:
-        [outcome] = confirm_referrers([written], workers=workers)
+        [outcome] = confirm_referrers(
+            [written], workers=workers, sleep=clock.sleep, clock=clock.now
+        )
     assert outcome is ReferrersSource.FALLBACK_TAG
-    assert _calls(fault_proxy, "GET", tag) <= (1 if in_time else 2)
+    assert _calls(fault_proxy, "GET", tag) == 1  # the confirming read, after the settle time
+    assert sum(clock.slept) >= written.ready_at - listed.read_at > 0
+
+
+def test_a_listing_past_its_freshness_is_read_again_before_the_write(
+    fault_proxy: FaultProxy, repo: str, make_client: ClientFactory
+) -> None:
+    client = make_client(fault_proxy.registry)
+    repository = Repository(fault_proxy.host, repo)
+    subject = push_subject(client, repository)
+    entry = _referrer(client, repository, subject, 1)
+    clock = ManualClock()
+    listed = fetch_referrers(client, repository, subject.digest, clock=clock.now)
+    clock.advance(FRESH_READ + 0.01)
+    fault_proxy.reset_log()
+    written = write_referrer(
+        client, repository, subject.digest, entry, listed=listed, sleep=clock.sleep, clock=clock.now
+    )
+    assert isinstance(written, PendingReferrer)
+    tag = f"/manifests/{subject.digest.tag_form}"
+    assert (_calls(fault_proxy, "GET", tag), _calls(fault_proxy, "PUT", tag)) == (1, 1)
 
 
 def test_a_stale_listing_is_read_again_so_a_concurrent_entry_survives(
@@ -116,14 +140,16 @@ def test_a_stale_listing_is_read_again_so_a_concurrent_entry_survives(
     ours, theirs = make_client(fault_proxy.registry), make_client(fault_proxy.registry)
     repository = Repository(fault_proxy.host, repo)
     subject = push_subject(ours, repository)
-    listed = fetch_referrers(ours, repository, subject.digest)  # empty, and about to be stale
+    clock = ManualClock()
+    # empty, and about to be stale
+    listed = fetch_referrers(ours, repository, subject.digest, clock=clock.now)
     other = _referrer(theirs, repository, subject, 2)
     assert add_referrer(theirs, repository, subject.digest, other) is ReferrersSource.FALLBACK_TAG
-    time.sleep(max(0.0, FRESH_READ - (time.monotonic() - listed.read_at)) + 0.05)
+    clock.advance(FRESH_READ + 0.05)
     mine = _referrer(ours, repository, subject, 1)
-    assert add_referrer(ours, repository, subject.digest, mine, listed=listed) is (
-        ReferrersSource.FALLBACK_TAG
-    )
+    assert add_referrer(
+        ours, repository, subject.digest, mine, listed=listed, sleep=clock.sleep, clock=clock.now
+    ) is (ReferrersSource.FALLBACK_TAG)
     found = {d.digest for d in fetch_referrers(ours, repository, subject.digest).descriptors}
     assert found == {mine.digest, other.digest}  # merging into the stale listing would lose theirs
 

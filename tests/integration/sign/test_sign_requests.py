@@ -6,21 +6,22 @@ the registry."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from integration.manual_clock import ManualClock
 from integration.sign.helpers import Signatures, bundle_referrers, push_image, sig_layers
 from shipsign.errors import ShipsignError
+from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Digest, Registries, RegistryClient, Repository, StaticKeychain
 from shipsign.oci.shared_tag import FRESH_READ
 from shipsign.secret import Secret
 from shipsign.sign import SignFormat, SignRequest, sign_images
-from shipsign.sign.existing import fetch_sig
+from shipsign.sign.existing import SigRead, fetch_sig
 from shipsign.sign.legacy import append_signature, confirm_signatures
 from stack.fault_proxy import FaultProxy
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
@@ -65,19 +66,23 @@ def test_a_fresh_read_is_the_base_of_the_write(
     digest = Digest.parse(push_image([fault_proxy.registry], repo))
     repository = Repository(fault_proxy.host, repo)
     signature = Signatures(stack, github_oidc).make(repository, digest)
-    read = fetch_sig(client, repository, digest)
+    clock = ManualClock()  # stands still: the read stays fresh however slow the machine
+    read = fetch_sig(client, repository, digest, clock=clock.now)
     fault_proxy.reset_log()
-    pending = append_signature(client, repository, digest, signature, read=read)
-    in_time = time.monotonic() - read.read_at < FRESH_READ  # so the read was still fresh
+    pending = append_signature(
+        client, repository, digest, signature, read=read, sleep=clock.sleep, clock=clock.now
+    )
     seen = kinds(fault_proxy)
     assert seen["HEAD blob"] == 0  # the payload and the config are new: no HEAD first
     assert (seen["POST upload"], seen["PUT upload"], seen["PUT .sig"]) == (2, 2, 1)
-    if in_time:
-        assert seen["GET .sig"] == 0
+    assert seen["GET .sig"] == 0  # merged into the read
     with ThreadPoolExecutor(max_workers=2) as workers:
-        [written] = confirm_signatures([pending], workers=workers)
+        [written] = confirm_signatures(
+            [pending], workers=workers, sleep=clock.sleep, clock=clock.now
+        )
     assert not isinstance(written, ShipsignError)
-    assert kinds(fault_proxy)["GET .sig"] == seen["GET .sig"] + 1  # one confirming read
+    assert kinds(fault_proxy)["GET .sig"] == 1  # one confirming read
+    assert sum(clock.slept) >= pending.ready_at - read.read_at > 0  # after the settle time
     assert [
         layer["annotations"][SIGNATURE]
         for layer in sig_layers(fault_proxy.registry, repo, str(digest))
@@ -95,13 +100,22 @@ def test_a_stale_read_is_read_again_so_a_concurrent_layer_survives(
     repository = Repository(fault_proxy.host, repo)
     signatures = Signatures(stack, github_oidc)
     mine, theirs = signatures.make(repository, digest), signatures.make(repository, digest)
-    read = fetch_sig(client, repository, digest)  # no .sig yet, and about to be stale
-    with ThreadPoolExecutor(max_workers=2) as workers:
-        other = append_signature(client, repository, digest, theirs)
-        assert not isinstance(confirm_signatures([other], workers=workers)[0], ShipsignError)
-        time.sleep(max(0.0, FRESH_READ - (time.monotonic() - read.read_at)) + 0.05)
-        pending = append_signature(client, repository, digest, mine, read=read)
-        assert not isinstance(confirm_signatures([pending], workers=workers)[0], ShipsignError)
+    clock = ManualClock()
+    read = fetch_sig(client, repository, digest, clock=clock.now)  # no .sig yet; soon stale
+
+    def write(signature: LegacySignature, read: SigRead | None = None) -> None:
+        pending = append_signature(
+            client, repository, digest, signature, read=read, sleep=clock.sleep, clock=clock.now
+        )
+        with ThreadPoolExecutor(max_workers=2) as workers:
+            [held] = confirm_signatures(
+                [pending], workers=workers, sleep=clock.sleep, clock=clock.now
+            )
+        assert not isinstance(held, ShipsignError)
+
+    write(theirs)
+    clock.advance(FRESH_READ + 0.05)
+    write(mine, read)
     layers = sig_layers(fault_proxy.registry, repo, str(digest))
     # Writing on top of the stale read would have replaced their layer with ours.
     assert {layer["annotations"][SIGNATURE] for layer in layers} == {

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from sigstore._internal.rekor.client import RekorClient
 from sigstore.dsse import DigestSet, Statement, StatementBuilder, Subject
 from sigstore.errors import VerificationError
 from sigstore.models import Bundle, ClientTrustConfig, TrustedRoot
@@ -20,6 +19,7 @@ from sigstore.sign import SigningContext
 from sigstore.verify import Verifier, policy
 
 from shipsign.keyless.identity import IdentityToken, resolve_identity_token
+from shipsign.keyless.sigstore_private import RekorClient, logged_body
 from stack.sigstore_stack import (
     GitHubOidc,
     NodeVerifier,
@@ -261,7 +261,7 @@ def test_duplicate_upload_answers_409_with_the_existing_entry(
     # sigstore-python's own Rekor v1 client reads the same entry back, as cosign-legacy checks do.
     rekor = RekorClient(sigstore_stack.url)
     fetched = rekor.log.entries.get(log_index=int(entry["logIndex"]))
-    assert fetched._inner.canonicalized_body == bundle.log_entry._inner.canonicalized_body
+    assert logged_body(fetched) == logged_body(bundle.log_entry)
     assert rekor.log.get().tree_size >= 1
 
 

@@ -34,7 +34,7 @@ def request(
 ) -> VerifyRequest:
     return VerifyRequest(
         images=(image,),
-        policy=IdentityPolicy(identity=oidc.san, issuer=oidc.issuer),
+        policy=IdentityPolicy.exact(identity=oidc.san, issuer=oidc.issuer),
         trust=TrustOptions(trusted_root=stack.trusted_root),
         insecure_registries=(registry.host,),
         keychain=keychain,

@@ -92,7 +92,7 @@ def test_no_more_than_cosigns_limit_of_sig_layers_is_fetched(
     pool, hook = counted
     request = VerifyRequest(
         images=(image.ref,),
-        policy=IdentityPolicy(identity=github_oidc.san, issuer=github_oidc.issuer),
+        policy=IdentityPolicy.exact(identity=github_oidc.san, issuer=github_oidc.issuer),
         trust=TrustOptions(trusted_root=sigstore_stack.trusted_root),
         format=SourceFormat.LEGACY,
     )

@@ -134,7 +134,7 @@ def test_timeout_while_listing_is_unreachable(
     fast = RetryPolicy(attempts=2, base=0.01, cap=0.05, deadline=10.0)
     request = VerifyRequest(
         images=(image,),
-        policy=IdentityPolicy(identity=github_oidc.san, issuer=github_oidc.issuer),
+        policy=IdentityPolicy.exact(identity=github_oidc.san, issuer=github_oidc.issuer),
         trust=TrustOptions(trusted_root=sigstore_stack.trusted_root),
     )
     # the CLI's read timeout is 30 s; the use case takes the same Registries with a short one

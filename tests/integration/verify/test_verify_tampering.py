@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from integration.verify.signed_images import CliRun, push_sig_image, run_cli, sign_legacy
-from interop.corpus import identity_policy, legacy_signature, load_case, trusted_root
+from interop.corpus import case_signer, legacy_signature, load_case, trusted_root
 from shipsign.formats.legacy_sig import decode_payload
 from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import KeylessSigner
@@ -117,14 +117,14 @@ def valid(
     """A valid legacy signature, the digest it signs, and the flags that verify it."""
     if request.param == "interop":
         case = load_case(CASE)
-        policy = identity_policy(case)
-        assert policy is not None
-        assert policy.identity is not None
-        assert policy.issuer is not None
+        named = case_signer(case)
+        assert named is not None
+        identity, issuer = named
+        assert issuer is not None
         sig = legacy_signature(case)
         assert sig.claims is not None
-        flags = ["--certificate-identity", policy.identity]
-        flags += ["--certificate-oidc-issuer", policy.issuer]
+        flags = ["--certificate-identity", identity]
+        flags += ["--certificate-oidc-issuer", issuer]
         flags += ["--trusted-root", str(trusted_root(case))]
         return sig, Digest.parse(sig.claims.docker_manifest_digest), flags
     signer: KeylessSigner = request.getfixturevalue("signer")

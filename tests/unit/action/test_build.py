@@ -18,6 +18,7 @@ from shipsign.action.build import (
 from shipsign.action.inputs import parse_inputs, raw_secrets
 from shipsign.action.outputs import error_annotation
 from shipsign.errors import InputError
+from shipsign.keyless.policy import IdentityPolicy, ValueMatch
 from shipsign.keyless.trust import Instance
 from shipsign.secret import Secret
 from shipsign.verify import SourceFormat
@@ -88,13 +89,14 @@ def test_identity_inputs_become_the_policy() -> None:
         "INPUT_GITHUB-REF": "refs/tags/v1.2.3",
         "INPUT_RUNNER-ENVIRONMENT": "github-hosted",
     }
-    policy = build_policy(parse_inputs(env))
-    assert policy.identity is None
-    assert policy.identity_regexp == "https://github.com/acme/.*"
-    assert policy.issuer == "https://token.actions.githubusercontent.com"
-    assert policy.github_ref == "refs/tags/v1.2.3"
-    assert policy.github_sha is None
-    assert policy.runner_environment == "github-hosted"
+    (matcher,) = build_policy(parse_inputs(env)).alternatives
+    assert matcher.identity is not None
+    assert matcher.identity.pattern is not None
+    assert matcher.identity.pattern.pattern == "https://github.com/acme/.*"
+    assert matcher.issuer == ValueMatch(exact="https://token.actions.githubusercontent.com")
+    assert matcher.github_ref == "refs/tags/v1.2.3"
+    assert matcher.github_sha is None
+    assert matcher.runner_environment == "github-hosted"
 
 
 def test_unknown_runner_environment_is_named() -> None:
@@ -134,7 +136,7 @@ def test_verify_request() -> None:
     assert request.format is SourceFormat.BUNDLE
     assert request.recursive is True
     assert request.insecure_registries == ("127.0.0.1:5000",)
-    assert request.policy.identity == "me"
+    assert request.policy == IdentityPolicy.exact(identity="me", issuer=None)
 
 
 def test_sign_request_gets_its_tokens_from_the_source_so_it_can_renew_them() -> None:

@@ -11,16 +11,22 @@ from hypothesis import strategies as st
 from interop.corpus import PRODUCTION_ROOT, load_case
 from shipsign.errors import InputError
 from shipsign.keyless.bundle_verify import verify_bundle
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.trust_material import load_trust_material
+
+
+def policy_of(**given: str) -> IdentityPolicy:
+    """A one-alternative policy, built as the front ends build it."""
+    return build_identity_policy([given])
+
 
 TRUST = load_trust_material(PRODUCTION_ROOT)
 MESSAGE = load_case("bundle-conf-v0.3-hashedrekord")
 DSSE = load_case("bundle-cosign-prod-oci-attestation")
-BEACON = IdentityPolicy(
+BEACON = policy_of(
     identity=MESSAGE.meta["identity"]["san"], issuer="https://token.actions.githubusercontent.com"
 )
-CODY = IdentityPolicy(identity="cody@soyland.com", issuer="https://github.com/login/oauth")
+CODY = policy_of(identity="cody@soyland.com", issuer="https://github.com/login/oauth")
 IMAGE = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
 
 
@@ -29,7 +35,7 @@ def test_facts_of_a_verified_bundle() -> None:
     outcome = verify_bundle(
         case.read("bundle.sigstore.json"),
         trust=TRUST,
-        policy=IdentityPolicy(identity_regexp=r"https://github\.com/trailofbits/.*"),
+        policy=policy_of(identity_regexp=r"https://github\.com/trailofbits/.*"),
         digest="sha256:" + case.text("artifact.sha256").split()[0],
     )
     assert outcome.passed, outcome.failures
@@ -62,7 +68,7 @@ def test_crypto_and_identity_failures_are_both_reported() -> None:
     outcome = verify_bundle(
         case.read("bundle.sigstore.json"),
         trust=TRUST,
-        policy=IdentityPolicy(identity="someone@example.com", issuer="https://accounts.google.com"),
+        policy=policy_of(identity="someone@example.com", issuer="https://accounts.google.com"),
         artifact=case.read("artifact"),
     )
     assert outcome.failed_checks == {"signature", "identity", "issuer"}
@@ -88,7 +94,7 @@ def test_an_identity_is_required() -> None:
         verify_bundle(
             MESSAGE.read("bundle.sigstore.json"),
             trust=TRUST,
-            policy=IdentityPolicy(issuer="x"),
+            policy=policy_of(issuer="x"),
             artifact=b"",
         )
 

@@ -20,7 +20,13 @@ from shipsign.keyless.fulcio_identity import (
     decode_der_utf8_string,
     subject_alternative_names,
 )
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
+
+
+def policy_of(**given: str) -> IdentityPolicy:
+    """A one-alternative policy, built as the front ends build it."""
+    return build_identity_policy([given])
+
 
 GHA = x509.load_pem_x509_certificate(load_case("legacy-doc-salrashid-gha-2026").read("cert.pem"))
 EMAIL = x509.load_pem_x509_certificate(load_case("legacy-ci-fulcio-rekor-prod").read("cert.pem"))
@@ -64,7 +70,7 @@ def _cert(
 
 
 def test_every_github_claim_of_a_real_workflow_certificate_matches() -> None:
-    policy = IdentityPolicy(
+    policy = policy_of(
         identity=GHA_SAN,
         issuer=ACTIONS,
         github_repository="salrashid123/go-bazel-github-workflow",
@@ -78,7 +84,7 @@ def test_every_github_claim_of_a_real_workflow_certificate_matches() -> None:
 
 
 def test_every_mismatch_is_reported_with_expected_and_found() -> None:
-    policy = IdentityPolicy(
+    policy = policy_of(
         identity="https://github.com/other/repo/.github/workflows/x.yml@refs/heads/main",
         issuer="https://accounts.google.com",
         github_repository="other/repo",
@@ -111,22 +117,22 @@ def test_every_mismatch_is_reported_with_expected_and_found() -> None:
 
 
 def test_regular_expressions_must_match_the_whole_value() -> None:
-    whole = IdentityPolicy(
+    whole = policy_of(
         identity_regexp=r"https://github\.com/salrashid123/.*", issuer_regexp=r"https://token\..*"
     )
     assert whole.check(GHA, where=WHERE) == []
-    part = IdentityPolicy(identity_regexp="salrashid123", issuer_regexp="actions")
+    part = policy_of(identity_regexp="salrashid123", issuer_regexp="actions")
     assert {f.check for f in part.check(GHA, where=WHERE)} == {"identity", "issuer"}
 
 
 def test_identity_matches_any_san_of_an_email_certificate() -> None:
-    assert IdentityPolicy(identity="mitr@redhat.com").check(EMAIL, where=WHERE) == []
-    (failure,) = IdentityPolicy(identity="someone@redhat.com").check(EMAIL, where=WHERE)
+    assert policy_of(identity="mitr@redhat.com").check(EMAIL, where=WHERE) == []
+    (failure,) = policy_of(identity="someone@redhat.com").check(EMAIL, where=WHERE)
     assert (failure.check, failure.found) == ("identity", "mitr@redhat.com")
 
 
 def test_github_claims_are_missing_from_an_email_certificate() -> None:
-    failures = IdentityPolicy(identity="mitr@redhat.com", github_ref="refs/heads/main").check(
+    failures = policy_of(identity="mitr@redhat.com", github_ref="refs/heads/main").check(
         EMAIL, where=WHERE
     )
     assert [(f.check, f.found) for f in failures] == [("github_ref", "(not in the certificate)")]
@@ -143,13 +149,12 @@ def test_v2_extensions_win_and_legacy_ones_are_the_fallback() -> None:
     )
     assert certificate_issuer(both) == "https://v2.example"
     assert (
-        IdentityPolicy(issuer="https://v2.example", github_ref="refs/new").check(both, where=WHERE)
-        == []
+        policy_of(issuer="https://v2.example", github_ref="refs/new").check(both, where=WHERE) == []
     )
     legacy = _cert(
         {1: b"https://legacy.example", 5: b"owner/repo", 6: b"refs/old", 2: b"push", 3: b"abc"}
     )
-    policy = IdentityPolicy(
+    policy = policy_of(
         issuer="https://legacy.example",
         github_repository="owner/repo",
         github_ref="refs/old",
@@ -161,18 +166,18 @@ def test_v2_extensions_win_and_legacy_ones_are_the_fallback() -> None:
 
 def test_github_repository_names_the_host_too() -> None:
     gitlab = _cert({12: _der_utf8("https://gitlab.com/owner/repo")})
-    (failure,) = IdentityPolicy(github_repository="owner/repo").check(gitlab, where=WHERE)
+    (failure,) = policy_of(github_repository="owner/repo").check(gitlab, where=WHERE)
     assert (failure.check, failure.expected, failure.found) == (
         "github_repository",
         "owner/repo",  # as given; it means github.com's
         "https://gitlab.com/owner/repo",
     )
     enterprise = _cert({12: _der_utf8("https://ghe.example.com/owner/repo")})
-    assert IdentityPolicy(github_repository="owner/repo").check(enterprise, where=WHERE)
-    pinned = IdentityPolicy(github_repository="https://ghe.example.com/owner/repo")
+    assert policy_of(github_repository="owner/repo").check(enterprise, where=WHERE)
+    pinned = policy_of(github_repository="https://ghe.example.com/owner/repo")
     assert pinned.check(enterprise, where=WHERE) == []
     github = _cert({12: _der_utf8("https://github.com/owner/repo")})
-    assert IdentityPolicy(github_repository="owner/repo").check(github, where=WHERE) == []
+    assert policy_of(github_repository="owner/repo").check(github, where=WHERE) == []
     assert pinned.check(github, where=WHERE) != []
 
 
@@ -180,7 +185,7 @@ def test_github_workflow_falls_back_to_the_uri_san() -> None:
     uri = "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main"
     cert = _cert({}, [x509.UniformResourceIdentifier(uri)])
     assert (
-        IdentityPolicy(github_workflow="o/r/.github/workflows/w.yml@refs/heads/main").check(
+        policy_of(github_workflow="o/r/.github/workflows/w.yml@refs/heads/main").check(
             cert, where=WHERE
         )
         == []
@@ -191,13 +196,13 @@ def test_fulcio_othername_san_is_an_identity() -> None:
     other = x509.OtherName(ObjectIdentifier("1.3.6.1.4.1.57264.1.7"), _der_utf8("user!example.com"))
     cert = _cert({}, [other])
     assert subject_alternative_names(cert) == ["user!example.com"]
-    assert IdentityPolicy(identity="user!example.com").check(cert, where=WHERE) == []
+    assert policy_of(identity="user!example.com").check(cert, where=WHERE) == []
 
 
 def test_malformed_v2_extension_fails_closed() -> None:
     cert = _cert({8: b"not DER"})
     with pytest.raises(ValueError, match="DER"):
-        IdentityPolicy(identity="x", issuer="y").check(cert, where=WHERE)
+        policy_of(identity="x", issuer="y").check(cert, where=WHERE)
 
 
 @pytest.mark.parametrize(
@@ -211,13 +216,13 @@ def test_malformed_v2_extension_fails_closed() -> None:
 )
 def test_contradictory_or_invalid_policies_are_input_errors(kwargs: dict[str, str]) -> None:
     with pytest.raises(InputError):
-        IdentityPolicy(**kwargs)
+        policy_of(**kwargs)
 
 
 def test_names_identity() -> None:
-    assert IdentityPolicy(identity="a").names_identity
-    assert IdentityPolicy(identity_regexp="a").names_identity
-    assert not IdentityPolicy(issuer=ACTIONS).names_identity
+    assert policy_of(identity="a").names_identity
+    assert policy_of(identity_regexp="a").names_identity
+    assert not policy_of(issuer=ACTIONS).names_identity
 
 
 @given(st.text(st.characters(exclude_categories=["Cs"]), max_size=300))

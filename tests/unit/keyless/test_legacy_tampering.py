@@ -36,8 +36,14 @@ from shipsign.formats.legacy_sig import (
 )
 from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.legacy_verify import verify_legacy_signature
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.trust_material import TrustMaterial, ValidityPeriod, load_trust_material
+
+
+def policy_of(**given: str) -> IdentityPolicy:
+    """A one-alternative policy, built as the front ends build it."""
+    return build_identity_policy([given])
+
 
 CASE = load_case("legacy-ci-fulcio-rekor-prod")
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -60,6 +66,7 @@ def _verify(
     image_digest: str | None = None,
     policy: IdentityPolicy | None = None,
 ) -> SignatureOutcome:
+
     signature = decode_legacy_signature(
         CASE.read("payload.json") if payload is None else payload,
         legacy_annotations(CASE) if annotations is None else annotations,
@@ -277,7 +284,7 @@ def test_keyless_needs_an_identity() -> None:
             image_digest=legacy_image_digest(CASE),
             now=NOW,
             trust=TRUST,
-            policy=IdentityPolicy(issuer="https://github.com/login/oauth"),
+            policy=policy_of(issuer="https://github.com/login/oauth"),
         )
     with pytest.raises(InputError):
         verify_legacy_signature(

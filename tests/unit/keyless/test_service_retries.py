@@ -11,8 +11,6 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sigstore._internal.fulcio.client import FulcioClientError
-from sigstore._internal.rekor import RekorClientError
 
 from shipsign.keyless.http import classify_failure
 from shipsign.keyless.retrying import (
@@ -22,6 +20,7 @@ from shipsign.keyless.retrying import (
     ServiceCalls,
     ServiceUnreachable,
 )
+from shipsign.keyless.sigstore_private import FulcioClientError, RekorClientError
 from shipsign.retry import RetryPolicy
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

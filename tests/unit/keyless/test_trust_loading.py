@@ -4,6 +4,7 @@ of Sigstore's production trust files shipped with sigstore-python stand in for g
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,21 @@ from typing import Any
 import pytest
 
 from shipsign.errors import InputError
-from shipsign.keyless.trust import (
-    Instance,
-    TrustOptions,
-    build_signing_context,
-    build_verifier,
-    load_trust,
-)
+from shipsign.keyless.identity import IdentityToken
+from shipsign.keyless.signing import KeylessSigner
+from shipsign.keyless.trust import Instance, TrustOptions, load_trust
+from shipsign.keyless.trust_material import load_trust_material
+from shipsign.secret import Secret
 
+# Never sent anywhere: a signer asks Fulcio for a certificate only when it first signs.
+_TOKEN = IdentityToken(
+    token=Secret("unused"),
+    issuer="https://token.actions.githubusercontent.com",
+    identity="https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+    subject="repo:acme/app:ref:refs/heads/main",
+    expires=datetime(2100, 1, 1, tzinfo=timezone.utc),
+    source="test",
+)
 _PRODUCTION = resources.files("sigstore._store").joinpath("https%3A%2F%2Ftuf-repo-cdn.sigstore.dev")
 
 
@@ -45,9 +53,8 @@ def test_a_trust_config_file_loads_and_can_sign(tmp_path: Path) -> None:
     trust = load_trust(TrustOptions(trust_config=path, force_rekor_v1=True))
     assert trust.can_sign
     assert str(path) in trust.source
-    context = build_signing_context(trust)  # builds clients; no network until it signs
-    assert context is not None
-    assert build_verifier(trust) is not None
+    KeylessSigner(trust, _TOKEN)  # builds its clients; no network until it signs
+    assert load_trust_material(trust.trusted_root).verifier is not None
 
 
 @pytest.mark.parametrize(
@@ -104,9 +111,9 @@ def test_a_bare_trusted_root_verifies_but_cannot_sign(tmp_path: Path) -> None:
     path = _write(tmp_path / "trusted_root.json", _shipped("trusted_root.json"))
     trust = load_trust(TrustOptions(trusted_root=path))
     assert not trust.can_sign
-    assert build_verifier(trust) is not None
+    assert load_trust_material(trust.trusted_root).verifier is not None
     with pytest.raises(InputError, match="only a trusted root") as caught:
-        build_signing_context(trust)
+        KeylessSigner(trust, _TOKEN)
     assert "--trust-config" in caught.value.hint
 
 

@@ -10,8 +10,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shipsign.cli import main
 from shipsign.errors import InputError
-from shipsign.keyless.policy import IdentityPolicy
+from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.verify import SourceFormat, VerifyRequest, verify_images
+
+
+def policy_of(**given: str) -> IdentityPolicy:
+    """A one-alternative policy, built as the front ends build it."""
+    return build_identity_policy([given])
+
 
 # Port 9 (discard) on loopback: nothing listens, so a network call would fail loudly.
 IMAGE = f"127.0.0.1:9/acme/app@sha256:{'ab' * 32}"
@@ -27,7 +33,7 @@ def key(tmp_path: Path) -> Path:
 
 def test_keyless_needs_an_identity() -> None:
     with pytest.raises(InputError, match="needs the signer identity"):
-        verify_images(VerifyRequest(images=(IMAGE,), policy=IdentityPolicy(issuer="x")))
+        verify_images(VerifyRequest(images=(IMAGE,), policy=policy_of(issuer="x")))
 
 
 def test_a_key_verifies_legacy_signatures_only(key: Path) -> None:
@@ -37,7 +43,7 @@ def test_a_key_verifies_legacy_signatures_only(key: Path) -> None:
 
 
 def test_ignoring_the_tlog_needs_a_key() -> None:
-    policy = IdentityPolicy(identity="me@example.com")
+    policy = policy_of(identity="me@example.com")
     request = VerifyRequest(images=(IMAGE,), policy=policy, require_tlog=False)
     with pytest.raises(InputError, match="--insecure-ignore-tlog needs --key"):
         verify_images(request)
@@ -50,7 +56,7 @@ def test_unreadable_key(tmp_path: Path) -> None:
 
 
 def test_bad_reference() -> None:
-    policy = IdentityPolicy(identity="me@example.com")
+    policy = policy_of(identity="me@example.com")
     with pytest.raises(InputError):
         verify_images(VerifyRequest(images=("Not A Reference!",), policy=policy))
 
@@ -84,7 +90,7 @@ def test_cli_key_with_bundle_format(key: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize(
     "policy",
-    [IdentityPolicy(identity="me@example.com"), IdentityPolicy(identity_regexp=".*")],
+    [policy_of(identity="me@example.com"), policy_of(identity_regexp=".*")],
     ids=["identity", "regexp"],
 )
 def test_a_key_and_an_identity_are_not_both_given(key: Path, policy: IdentityPolicy) -> None:
