@@ -86,3 +86,17 @@ go_peer cosign v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign
 go_peer cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer cosign v2.4.0 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer oras v1.3.6 oras.land/oras/cmd/oras
+own_peer() { # NAME SOURCE-DIR: our own Go program, keyed by its sources (tests/stack/peers.py)
+  local name=$1 src=$2 key dir started
+  key=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
+  dir="$peers/$name-$key"
+  [ -x "$dir/bin/$name" ] && return 0
+  command -v go >/dev/null || { echo "error: Go is needed to build the test peer $name" >&2; exit 1; }
+  say "go build $src (the test peer $name)"
+  started=$SECONDS
+  mkdir -p "$dir/bin.tmp"
+  (cd "$src" && GOWORK=off GOTOOLCHAIN=local go build -trimpath -o "$dir/bin.tmp/$name" .)
+  rm -rf "$dir/bin" && mv "$dir/bin.tmp" "$dir/bin"
+  say "built $name $key in $((SECONDS - started)) s"
+}
+own_peer refregistry tests/stack/refregistry

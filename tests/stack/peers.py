@@ -10,6 +10,7 @@ interop test would let the suite pass without proving anything.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -25,6 +26,11 @@ COSIGN_VERSIONS = (COSIGN_V3, COSIGN_V2, COSIGN_V2_SIG_ONLY)
 ORAS_VERSION = "v1.3.6"
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Our own Go programs: no release to pin, so install.sh keys the build by its sources instead of a
+# version (`own_peer` there hashes go.mod, go.sum and main.go in this order; a test checks).
+REFREGISTRY_SOURCE = ROOT / "tests" / "stack" / "refregistry"
+OWN_PEER_FILES = ("go.mod", "go.sum", "main.go")
 
 
 def peers_dir() -> Path:
@@ -43,8 +49,23 @@ def peer_binary(name: str, version: str) -> Path:
     path = peer_path(name, version)
     if not os.access(path, os.X_OK):
         pytest.fail(
-            f"{name} {version} is not built ({path} is missing): run `bash scripts/install.sh`, "
-            "which builds the test peers with Go",
+            f"{name} {version} is not built ({path} is missing): run "
+            "`bash scripts/install.sh --peers`, which builds the test peers with Go",
             pytrace=False,
         )
     return path
+
+
+def own_peer_version(source: Path) -> str:
+    """The version of one of our own Go programs: the first 12 hex digits of the SHA-256 of its
+    sources (OWN_PEER_FILES, concatenated), as install.sh names its build folder."""
+    digest = hashlib.sha256()
+    for name in OWN_PEER_FILES:
+        digest.update((source / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def refregistry_binary() -> Path:
+    """The registry with the OCI 1.1 referrers API (tests/stack/refregistry), built from the
+    sources in this checkout; fails the test when install.sh has not built this version."""
+    return peer_binary("refregistry", own_peer_version(REFREGISTRY_SOURCE))

@@ -6,6 +6,11 @@ HTTP realm), "tls" (HTTPS with a per-start self-signed CA, anonymous). Storage i
 every start is empty. Known quirks of this registry (tests/integration/stack documents them): pulls
 by tag need exact manifest media types in Accept; a single-POST monolithic upload is ignored; the
 referrers API is not served (the fault proxy can serve it).
+
+One more kind is not docker-registry: "referrers-api", a plain-HTTP anonymous registry that serves
+the OCI 1.1 referrers API (go-containerregistry's pkg/registry in our tests/stack/refregistry,
+built by `scripts/install.sh --peers`; referrers_registry.py lists its quirks). It keeps a request
+log (`Registry.requests()`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = [
     "KINDS",
     "REGISTRY_BINARY",
     "Registry",
+    "RegistryRequest",
     "RunningRegistry",
     "TokenRequest",
     "start_demo_registries",
@@ -33,7 +39,7 @@ __all__ = [
 ]
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
-KINDS = ("anonymous", "anonymous-b", "basic", "token", "tls")
+KINDS = ("anonymous", "anonymous-b", "basic", "token", "tls", "referrers-api")
 TOKEN_SERVICE = "shipsign-test-registry"
 TOKEN_ISSUER = "shipsign-test-token-server"
 _USER = "shipsign"
@@ -48,6 +54,19 @@ class TokenRequest:
     status: int
 
 
+@dataclass(frozen=True, slots=True)
+class RegistryRequest:
+    """One request a registry with a request log answered: `uri` is the path with its query."""
+
+    method: str
+    uri: str
+    status: int
+
+    @property
+    def path(self) -> str:
+        return self.uri.split("?", 1)[0]
+
+
 @dataclass(frozen=True)
 class Registry:
     """Where a started registry listens and how to talk to it.
@@ -55,6 +74,7 @@ class Registry:
     `host` goes into image references, `url` is the API base. TLS variants set `ca_bundle` (a PEM
     for REQUESTS_CA_BUNDLE) and `cert_dir` (for skopeo/podman `--cert-dir`). Token variants set
     `realm`, `service` and `token_log`; `token_requests()` reads what the token server answered.
+    The "referrers-api" kind sets `request_log`; `requests()` reads every request it answered.
     """
 
     name: str
@@ -68,6 +88,16 @@ class Registry:
     realm: str | None = None
     service: str | None = None
     token_log: Path | None = None
+    request_log: Path | None = None
+
+    def requests(self) -> list[RegistryRequest]:
+        """Every request the registry has answered so far, oldest first (the line is written
+        before the answer is sent)."""
+        if self.request_log is None:
+            raise ValueError(f"registry {self.name!r} keeps no request log")
+        lines = self.request_log.read_text(errors="replace").splitlines()
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        return [RegistryRequest(e["method"], e["uri"], e["status"]) for e in entries]
 
     def token_requests(self) -> list[TokenRequest]:
         """Every request the token server has answered so far, oldest first."""
@@ -153,6 +183,10 @@ def start_registry(kind: str, workdir: Path, *, token_expires_in: int = 300) -> 
         raise ValueError(f"unknown registry kind {kind!r}; expected one of {KINDS}")
     workdir = workdir / kind
     workdir.mkdir(parents=True, exist_ok=True)
+    if kind == "referrers-api":
+        from stack.referrers_registry import start_referrers_registry  # imports this module
+
+        return start_referrers_registry(workdir)
     port = free_port()
     config = _config(port)
     fields: dict[str, Any] = {"name": kind, "host": f"127.0.0.1:{port}", "insecure": True}

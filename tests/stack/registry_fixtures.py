@@ -22,6 +22,7 @@ from stack.registry import Registry, RunningRegistry, start_registry
 __all__ = [
     "basic_registry",
     "fault_proxy",
+    "referrers_registry",
     "registry",
     "registry_b",
     "registry_workdir",
@@ -91,6 +92,14 @@ def token_registry(registry_workdir: Path) -> Iterator[Registry]:
 def tls_registry(registry_workdir: Path) -> Iterator[Registry]:
     """Anonymous HTTPS registry; trust it through `ca_bundle` (or skopeo's `cert_dir`)."""
     yield from _serve("tls", registry_workdir)
+
+
+@pytest.fixture(scope="session")
+def referrers_registry(registry_workdir: Path) -> Iterator[Registry]:
+    """Anonymous plain-HTTP registry that serves the OCI 1.1 referrers API (go-containerregistry's
+    pkg/registry, tests/stack/refregistry); `requests()` lists what it answered. Not built by
+    install.sh: the test fails (never skips)."""
+    yield from _serve("referrers-api", registry_workdir)
 
 
 @pytest.fixture

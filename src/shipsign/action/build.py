@@ -20,11 +20,13 @@ from shipsign.secret import Secret
 
 if TYPE_CHECKING:
     from shipsign.oci.credentials import Keychain
+    from shipsign.policy.config import ShipsignConfig
     from shipsign.sign import SignRequest
     from shipsign.verify import VerifyRequest
 
 __all__ = [
     "GHCR",
+    "build_config",
     "build_keychain",
     "build_policy",
     "build_sign_request",
@@ -68,6 +70,14 @@ def build_policy(inputs: ActionInputs) -> IdentityPolicy:
     return build_identity_policy([inputs.policy], source=OptionSource.ACTION)
 
 
+def build_config(inputs: ActionInputs, env: Mapping[str, str]) -> ShipsignConfig | None:
+    """The policy file: input `config`, else `SHIPSIGN_CONFIG`, else found from the workspace."""
+    from shipsign.policy.config import resolve_config
+
+    start = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+    return resolve_config(inputs.config, env, start)
+
+
 def build_trust(inputs: ActionInputs) -> TrustOptions:
     """`trust-config` (a ClientTrustConfig file) or the public instance, staging if asked."""
     return TrustOptions(
@@ -92,18 +102,25 @@ def build_verify_request(inputs: ActionInputs, keychain: Keychain) -> VerifyRequ
 
 
 def build_sign_request(
-    inputs: ActionInputs, token_source: Callable[[], Secret], keychain: Keychain
+    inputs: ActionInputs,
+    token_source: Callable[[], Secret],
+    keychain: Keychain,
+    config: ShipsignConfig | None = None,
 ) -> SignRequest:
     """The `sign` use case's request; `token_source` gives (and masks) every identity token,
-    the first and each renewal."""
+    the first and each renewal. Inputs beat the policy file's `[sign]` table."""
+    from shipsign.policy.config import SignSettings, images_to_sign
     from shipsign.sign import SignFormat, SignRequest
 
+    settings = config.sign if config else SignSettings()
+    fmt = inputs.format if inputs.format_given else settings.format or inputs.format
     return SignRequest(
-        images=inputs.images,
-        format=SignFormat(inputs.format),
+        images=images_to_sign(settings, inputs.images, config.path if config else None),
+        format=SignFormat(fmt),
         identity_token_source=token_source,
         trust=build_trust(inputs),
-        recursive=inputs.recursive,
+        # `recursive` always arrives (its default is "false"), so the file can only turn it on.
+        recursive=inputs.recursive or bool(settings.recursive),
         annotations=inputs.annotations,
         verify_after=inputs.verify_after_sign,
         insecure_registries=inputs.insecure_registries,

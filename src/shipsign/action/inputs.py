@@ -31,6 +31,7 @@ INPUT_NAMES = (
     "recursive",
     "annotations",
     *(option.input for option in POLICY_OPTIONS),  # the identity policy, in the table's order
+    "config",
     "trust-config",
     "staging",
     "github-token",
@@ -69,6 +70,8 @@ class ActionInputs:
     insecure_registries: tuple[str, ...]
     verify_after_sign: bool
     summary: bool
+    config: str = ""  # the policy file; "" = look for one from the workspace
+    format_given: bool = False  # `format` was set: it beats the policy file's [sign] format
 
     def secrets(self) -> list[Secret]:
         """Every credential among the inputs, to be masked before anything else is printed."""
@@ -181,4 +184,6 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         insecure_registries=_list(env, "insecure-registries"),
         verify_after_sign=_bool(env, "verify-after-sign", True),
         summary=_bool(env, "summary", True),
+        config=_raw(env, "config"),
+        format_given=bool(_raw(env, "format")),
     )

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from shipsign.action import workflow
 from shipsign.action.build import (
+    build_config,
     build_keychain,
     build_sign_request,
     build_verify_request,
@@ -72,10 +73,14 @@ def _configure_logging(env: Mapping[str, str]) -> None:
 
 
 def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> int:
+    from shipsign.present.configured import verify_with_config
     from shipsign.present.verify import image_markdown, verify_text
     from shipsign.verify import verify_images
 
-    report = verify_images(build_verify_request(inputs, build_keychain(inputs, env)))
+    request = build_verify_request(inputs, build_keychain(inputs, env))
+    # Identity inputs replace the policy file's policy entirely.
+    config = None if any(inputs.policy.values()) else build_config(inputs, env)
+    report = verify_with_config(request, config) if config else verify_images(request)
     workflow.echo_untrusted(verify_text(report))
     for title, message in verify_annotations(report):
         workflow.annotate("error", message, title=title)
@@ -103,7 +108,8 @@ def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     from shipsign.sign import sign_images
 
     keychain = build_keychain(inputs, env)
-    report = sign_images(build_sign_request(inputs, masked_ambient_token, keychain))
+    config = build_config(inputs, env)
+    report = sign_images(build_sign_request(inputs, masked_ambient_token, keychain, config))
     workflow.echo_untrusted(present.sign_text(report))
     for title, message in sign_annotations(report):
         workflow.annotate("error", message, title=title)

@@ -2,6 +2,7 @@
 
 The runner reads commands from stdout (`::add-mask::`, `::error title=…::`) and key/value
 outputs from the file named by `$GITHUB_OUTPUT`. Paths always come from the environment.
+Everything but a mask passes through `redact` (shipsign.secret) on its way out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
+
+from shipsign.secret import redact
 
 __all__ = [
     "add_mask",
@@ -47,6 +50,7 @@ def add_mask(value: str, *, stream: TextIO | None = None) -> None:
 def echo(text: str, *, stream: TextIO | None = None) -> None:
     """Write log lines for the job's log (the runner applies the masks)."""
     out = stream or sys.stdout
+    text = redact(text)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()
 
@@ -69,9 +73,9 @@ def annotate(level: str, message: str, *, title: str = "", stream: TextIO | None
     """Emit an `::error::`, `::warning::` or `::notice::` annotation."""
     if level not in {"error", "warning", "notice"}:
         raise ValueError(f"unknown annotation level {level!r}")
-    props = f" title={escape_property(title)}" if title else ""
+    props = f" title={escape_property(redact(title))}" if title else ""
     out = stream or sys.stdout
-    out.write(f"::{level}{props}::{escape_data(message)}\n")
+    out.write(f"::{level}{props}::{escape_data(redact(message))}\n")
     out.flush()
 
 
@@ -81,7 +85,8 @@ def write_outputs(values: Mapping[str, str], *, env: Mapping[str, str] | None = 
     if not path:
         return
     with Path(path).open("a", encoding="utf-8") as fh:
-        for name, value in values.items():
+        for name, raw in values.items():
+            value = redact(raw)
             delim = f"ghadelimiter_{secrets.token_hex(16)}"
             while delim in value:  # practically never; a value must not end the block early
                 delim = f"ghadelimiter_{secrets.token_hex(16)}"
@@ -94,5 +99,6 @@ def append_step_summary(markdown: str, *, env: Mapping[str, str] | None = None) 
     if not path:
         return False
     with Path(path).open("a", encoding="utf-8") as fh:
+        markdown = redact(markdown)
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
     return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -46,12 +45,6 @@ def run() -> None:
 def _configure_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
-    from shipsign.cli.render import RedactingFormatter
+    from shipsign.present.logs import configure_logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(handlers=[handler])
-    if verbosity == 1:
-        logging.getLogger("shipsign").setLevel(logging.DEBUG)
-    else:
-        logging.getLogger().setLevel(logging.DEBUG)
+    configure_logging(sys.stderr, everything=verbosity > 1)

@@ -11,9 +11,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shipsign.keyless.policy import IdentityPolicy
     from shipsign.keyless.trust import TrustOptions
+    from shipsign.policy.config import ShipsignConfig
     from shipsign.secret import Secret
 
-__all__ = ["action", "resolve", "sign", "tree", "verify", "verify_blob", "version"]
+__all__ = [
+    "action",
+    "init",
+    "policy",
+    "resolve",
+    "sign",
+    "tree",
+    "verify",
+    "verify_blob",
+    "version",
+]
 
 
 def version(args: argparse.Namespace) -> int:
@@ -95,6 +106,22 @@ def _policy(args: argparse.Namespace) -> IdentityPolicy:
     return build_identity_policy([given], source=OptionSource.CLI)
 
 
+def _config(args: argparse.Namespace) -> ShipsignConfig | None:
+    """The policy file: --config, else $SHIPSIGN_CONFIG, else found from the working directory."""
+    import os
+    from pathlib import Path
+
+    from shipsign.policy.config import resolve_config
+
+    return resolve_config(getattr(args, "config", None), os.environ, Path.cwd())
+
+
+def _identity_flags_given(args: argparse.Namespace) -> bool:
+    from shipsign.keyless.policy_options import POLICY_OPTIONS
+
+    return any(getattr(args, option.field.value) for option in POLICY_OPTIONS)
+
+
 def _trust(args: argparse.Namespace) -> TrustOptions:
     from pathlib import Path
 
@@ -116,9 +143,13 @@ def verify(args: argparse.Namespace) -> int:
 
     from shipsign.cli import render
     from shipsign.present import verify as present
+    from shipsign.present.configured import verify_with_config
     from shipsign.present.exitcodes import report_code
     from shipsign.verify import SourceFormat, VerifyRequest, verify_images
 
+    # Identity flags (or --key) replace the file's policy entirely; without them, each image
+    # is checked against the [[policy]] that covers it.
+    config = None if _identity_flags_given(args) or args.key else _config(args)
     request = VerifyRequest(
         images=tuple(args.images),
         policy=_policy(args),
@@ -130,7 +161,7 @@ def verify(args: argparse.Namespace) -> int:
         require_sct=not args.insecure_ignore_sct,
         require_tlog=not args.insecure_ignore_tlog,
     )
-    report = verify_images(request)
+    report = verify_with_config(request, config) if config else verify_images(request)
     if args.output == "json":
         render.out(json.dumps(present.verify_json(report), indent=2))
     else:
@@ -176,19 +207,24 @@ def sign(args: argparse.Namespace) -> int:
     import json
 
     from shipsign.cli import render
+    from shipsign.policy.config import SignSettings, images_to_sign
     from shipsign.present import sign as present
     from shipsign.present.exitcodes import report_code
     from shipsign.sign import SignFormat, SignRequest, sign_images
 
+    config = _config(args)
+    settings = config.sign if config else SignSettings()
+    recursive = args.recursive if args.recursive is not None else bool(settings.recursive)
     request = SignRequest(
-        images=tuple(args.images),
-        format=SignFormat(args.format),
+        images=images_to_sign(settings, args.images, config.path if config else None),
+        format=SignFormat(args.format or settings.format or "both"),
         identity_token=_identity_token(args.identity_token),
         trust=_trust(args),
-        recursive=args.recursive,
+        recursive=recursive,
         annotations=tuple(args.annotation),
         force=args.force,
         verify_after=not args.no_verify,
+        tags=tuple(args.tag),
         insecure_registries=tuple(args.insecure_registry),
     )
     report = sign_images(request)
@@ -198,3 +234,77 @@ def sign(args: argparse.Namespace) -> int:
         render.out(present.sign_text(report))
     render.step_summary(present.sign_markdown(report))
     return report_code(report, internal=report.any_internal)
+
+
+def policy(args: argparse.Namespace) -> int:
+    """Export the policy for an admission engine or verifier."""
+    from pathlib import Path
+
+    from shipsign.cli import render
+    from shipsign.keyless.policy_options import POLICY_OPTIONS
+    from shipsign.policy.export import (
+        Engine,
+        ExportRequest,
+        export_policy,
+        groups_from_config,
+        groups_from_flags,
+    )
+    from shipsign.policy.trust_export import export_trust
+    from shipsign.present.exitcodes import OK
+
+    config = None
+    if _identity_flags_given(args):
+        fields = {o.field.value: getattr(args, o.field.value) for o in POLICY_OPTIONS}
+        groups = groups_from_flags(fields, args.images)
+        source = "the identity flags"
+    else:
+        config = _config(args)
+        if config is None:
+            from shipsign.errors import InputError
+
+            raise InputError(
+                "no policy to export",
+                expected="a .shipsign.toml (or --config FILE), or identity flags",
+                found=f"no config file from {Path.cwd()} up to the repository root",
+                hint="`shipsign init` writes a starter file in a GitHub workflow",
+            )
+        groups = groups_from_config(config, args.images)
+        source = str(config.path)
+    settings_format = config.sign.format if config else None
+    request = ExportRequest(
+        engine=Engine(args.engine),
+        groups=groups,
+        format=args.format or settings_format or "both",
+        trust=export_trust(
+            staging=args.staging,
+            trust_config=Path(args.trust_config) if args.trust_config else None,
+        ),
+        source=source,
+    )
+    text = export_policy(request)
+    if args.output_file:
+        render.write_file(Path(args.output_file), text)
+    else:
+        render.out(text.rstrip("\n"))
+    return OK
+
+
+def init(args: argparse.Namespace) -> int:
+    """Write a starter policy file from the GitHub Actions context."""
+    import os
+    from pathlib import Path
+
+    from shipsign.cli import render
+    from shipsign.errors import InputError
+    from shipsign.policy.config import load_config
+    from shipsign.policy.starter import starter_context, starter_text
+    from shipsign.present.exitcodes import OK
+
+    path = Path(args.output_file)
+    if path.exists() and not args.force:
+        raise InputError("the file exists", where=str(path), hint="pass --force to overwrite it")
+    context = starter_context(os.environ, job_workflow_ref=args.job_workflow_ref)
+    render.write_file(path, starter_text(context))
+    load_config(path)  # what we wrote must read back
+    render.out(f"wrote {path}")
+    return OK

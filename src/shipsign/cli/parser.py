@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify_blob(sub)
     _add_sign(sub)
     _add_action(sub)
+    _add_policy(sub)
+    _add_init(sub)
     return parser
 
 
@@ -52,6 +54,15 @@ def _registry_options(p: argparse.ArgumentParser) -> None:
 
 def _output_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", choices=["text", "json"], default="text", help="output format")
+
+
+def _config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the policy file (default: $SHIPSIGN_CONFIG, else .shipsign.toml, shipsign.toml or "
+        "pyproject.toml [tool.shipsign] in this directory or a parent up to the repository root)",
+    )
 
 
 def _add_version(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -154,6 +165,7 @@ def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="with --key: accept signatures that are not in the transparency log",
     )
     _identity_options(p)
+    _config_option(p)
     _trust_options(p, verify_only=True)
     _registry_options(p)
     _output_option(p)
@@ -206,9 +218,9 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--format",
         choices=["both", "bundle", "legacy"],
-        default="both",
+        default=None,  # None: the config file's [sign] format, else both
         help="bundle: cosign v3's OCI referrer; legacy: the .sig tag older verifiers read "
-        "(default: both)",
+        "(default: [sign] format of the config file, else both)",
     )
     p.add_argument(
         "--identity-token",
@@ -218,7 +230,10 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "with `permissions: id-token: write`",
     )
     p.add_argument(
-        "--recursive", action="store_true", help="for an index, also sign every platform image"
+        "--recursive",
+        action="store_true",
+        default=None,  # None: the config file's [sign] recursive
+        help="for an index, also sign every platform image",
     )
     p.add_argument(
         "-a",
@@ -234,12 +249,88 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="sign again even where this identity's valid signature is already present",
     )
     p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="once every signature is written and verified in every registry, point TAG at "
+        "the signed digest in every repository given (repeatable); if anything fails, no tag "
+        "moves",
+    )
+    p.add_argument(
         "--no-verify",
         action="store_true",
         help="do not read the signatures back and verify them after signing",
     )
+    _config_option(p)
     _trust_options(p, verify_only=False)
     _registry_options(p)
     _output_option(p)
     _common(p)
     p.set_defaults(handler="sign")
+
+
+def _add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "policy",
+        help="export the signing policy for an admission engine or verifier",
+        description="Write the policy of the config file (or of the identity flags) as the "
+        "ENGINE's configuration: YAML documents, or for cosign and gh a shell script. With "
+        "IMAGE-GLOBs, only the policies covering them, for exactly those repositories. Exit 2 "
+        "when the engine cannot express the policy.",
+    )
+    p.add_argument("images", nargs="*", metavar="IMAGE-GLOB", help="repositories or globs")
+    p.add_argument(
+        "--engine",
+        required=True,
+        choices=[
+            "kyverno",
+            "kyverno-clusterpolicy",
+            "policy-controller",
+            "flux",
+            "connaisseur",
+            "cosign",
+            "gh",
+        ],
+        help="kyverno: ImageValidatingPolicy (1.17+); kyverno-clusterpolicy: the deprecated "
+        "ClusterPolicy; policy-controller: ClusterImagePolicy; flux: OCIRepository verify; "
+        "connaisseur: Helm values; cosign, gh: verify commands",
+    )
+    p.add_argument(
+        "--format",
+        choices=["both", "bundle", "legacy"],
+        default=None,
+        help="what the signer writes (default: [sign] format of the config file, else both)",
+    )
+    p.add_argument("-o", "--output-file", metavar="FILE", help="write here instead of stdout")
+    _identity_options(p)
+    _config_option(p)
+    g = p.add_argument_group("trust (default: the public-good Sigstore instance)")
+    g.add_argument("--staging", action="store_true", help="Sigstore's staging instance")
+    g.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        help="a ClientTrustConfig JSON: export the private instance's roots and keys",
+    )
+    _common(p)
+    p.set_defaults(handler="policy")
+
+
+def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write a starter .shipsign.toml from the GitHub Actions context",
+        description="Write a policy file whose signer is this workflow, from "
+        "GITHUB_WORKFLOW_REF and GITHUB_REPOSITORY. For a reusable workflow, give the job's "
+        "workflow ref (--job-workflow-ref or SHIPSIGN_JOB_WORKFLOW_REF): it becomes the signer "
+        "and the caller repository is bound through github.repository.",
+    )
+    p.add_argument(
+        "--job-workflow-ref",
+        metavar="OWNER/REPO/.github/workflows/F@REF",
+        help="the workflow the job runs, when it is a reusable workflow",
+    )
+    p.add_argument("-o", "--output-file", metavar="FILE", default=".shipsign.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _common(p)
+    p.set_defaults(handler="init")

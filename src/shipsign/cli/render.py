@@ -6,41 +6,27 @@ rich is imported lazily, inside the functions that draw tables.
 from __future__ import annotations
 
 import json
-import logging
-import re
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipsign.errors import InputError as ShipsignInputError
 from shipsign.errors import ShipsignError
+from shipsign.secret import redact
 
 if TYPE_CHECKING:
     from shipsign.inspect import LegacyAttachment, ResolvedImage, TreeReport
     from shipsign.oci import Descriptor
 
-__all__ = ["RedactingFormatter", "error", "error_line", "out", "resolved", "scrub", "tree", "warn"]
-
-# A URL path's query (upload locations carry the upload's state there), and anything shaped
-# like a JWT (an OIDC token): library messages and tracebacks may quote either.
-_QUERY = re.compile(r"(/[^\s?#'\"]*)\?[^\s'\")]+")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
-
-
-def scrub(text: str) -> str:
-    """`text` without URL query strings and JWT-like tokens, for stderr and logs."""
-    return _JWT.sub("***", _QUERY.sub(r"\1?…", text))
-
-
-class RedactingFormatter(logging.Formatter):
-    """Log lines (ours and every library's, at -vv) with `scrub` applied."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record))
+__all__ = ["error", "error_line", "out", "resolved", "tree", "warn"]
+# Every line written here goes through `redact` (shipsign.secret), results and JSON included.
 
 
 def out(text: str) -> None:
     """Write a result to stdout."""
+    text = redact(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
@@ -49,17 +35,25 @@ def step_summary(markdown: str) -> None:
     """Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set (in a GitHub Actions step)."""
     from shipsign.action.workflow import append_step_summary
 
-    append_step_summary(markdown)
+    append_step_summary(markdown)  # redacts
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write a command's result to `path` (`-o FILE`); InputError when it cannot."""
+    try:
+        path.write_text(redact(text), encoding="utf-8")
+    except OSError as exc:
+        raise ShipsignInputError("cannot write the file", where=str(path), found=str(exc)) from exc
 
 
 def warn(text: str) -> None:
     """Write a warning to stderr."""
-    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.write(redact(f"warning: {text}\n"))
 
 
 def error_line(text: str) -> None:
     """Write a one-line error to stderr."""
-    sys.stderr.write(f"error: {text}\n")
+    sys.stderr.write(redact(f"error: {text}\n"))
 
 
 def error(exc: BaseException, *, verbose: bool) -> None:
@@ -69,11 +63,11 @@ def error(exc: BaseException, *, verbose: bool) -> None:
         lines = [f"error: {_field(exc.what)}"]
         width = max((len(k) for k, _ in exc.details()), default=0) + 1
         lines += [f"  {k + ':':<{width}} {_field(v)}" for k, v in exc.details()]
-        sys.stderr.write(scrub("\n".join(lines)) + "\n")
+        sys.stderr.write(redact("\n".join(lines)) + "\n")
         if verbose:
             _traceback(exc)
         return
-    sys.stderr.write(scrub(f"internal error: {type(exc).__name__}: {exc}") + "\n")
+    sys.stderr.write(redact(f"internal error: {type(exc).__name__}: {exc}") + "\n")
     if verbose:
         _traceback(exc)
     else:
@@ -82,7 +76,7 @@ def error(exc: BaseException, *, verbose: bool) -> None:
 
 def _traceback(exc: BaseException) -> None:
     # The chained library exceptions quote whole URLs (requests: "... with url: /v2/...?_state=").
-    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+    sys.stderr.write(redact("".join(traceback.format_exception(exc))))
 
 
 def resolved(images: Sequence[ResolvedImage], *, output: str) -> None:

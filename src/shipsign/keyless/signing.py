@@ -9,7 +9,6 @@ import base64
 import copy
 import hashlib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,15 +32,13 @@ from shipsign.keyless.services import ServiceClients
 from shipsign.keyless.sigstore_private import ExpiredCertificate
 from shipsign.keyless.trust import Trust
 from shipsign.retry import RetryPolicy
-from shipsign.secret import Secret
+from shipsign.secret import Secret, redact
 
 __all__ = ["RENEW_BEFORE", "KeylessSigner", "ServiceOptions", "SignedPayload"]
 
 RENEW_BEFORE = timedelta(minutes=1)  # a certificate this close to expiry is replaced
 _TOKEN_SLACK = timedelta(seconds=10)  # Fulcio must still accept the token when it gets it
 T = TypeVar("T")
-# A JWT, or the start of one that a truncated message cut: base64url JSON begins with "eyJ".
-_JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
 
 
 def _utc_now() -> datetime:
@@ -245,9 +242,7 @@ def _scrub(exc: BaseException, tokens: Iterable[str]) -> None:
     tokens = [t for t in tokens if t]
 
     def clean(text: str) -> str:
-        for token in tokens:
-            text = text.replace(token, "***")
-        return _JWT_LIKE.sub("***", text)
+        return redact(text, tokens)
 
     if isinstance(exc, ShipsignError):
         for name in ("what", "where", "expected", "found", "hint"):

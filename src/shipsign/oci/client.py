@@ -172,6 +172,16 @@ class RegistryClient:
             raise self._exchange.mismatch(call, "PUT", path, manifest.digest, stored)
         return manifest.digest
 
+    def delete_tag(self, repo: Repository, tag: str) -> None:
+        """DELETE a tag (not the manifest it names). Many registries refuse: distribution 2.x
+        deletes only by digest, and token servers rarely grant `delete`; `RegistryError` then.
+        """
+        Reference.parse(f"{repo.name}:{tag}")  # validates the tag
+        call = self._call("delete tag", repo)
+        path = f"/v2/{repo.path}/manifests/{tag}"
+        reply = self._exchange.request(call, "DELETE", path, push=True, retry=False)
+        self._exchange.expect(call, "DELETE", path, reply, (200, 202, 204))
+
     def write_again_in(self, exc: RegistryError, attempt: int, spent: float) -> float | None:
         """Seconds to wait before cycle `attempt` (2: the first repeat) of a read-modify-write
         whose single-attempt PUT (`push_manifest(once=True)`) failed with `exc`; None: stop.

@@ -18,7 +18,7 @@ from shipsign.oci.transport import (
     Transport,
     origin,
     parse_registry_errors,
-    redact,
+    url_path,
 )
 
 __all__ = ["Exchange"]
@@ -180,7 +180,7 @@ class Exchange:
             operation=call.operation,
             status=reply.status,
             codes=tuple(c for c, _ in codes),
-            where=f"{method} {redact(url)}",
+            where=f"{method} {url_path(url)}",
             expected=expected,
             found=_found(reply.status, codes) + (f"; {detail}" if detail else ""),
         )
@@ -209,7 +209,7 @@ class Exchange:
             operation=call.operation,
             status=reply.status,
             codes=tuple(c for c, _ in codes),
-            where=f"{method} {redact(reply.url)}",
+            where=f"{method} {url_path(reply.url)}",
             found=_found(reply.status, codes) + f"; scope {scope}",
             hint=hint,
         )
@@ -223,7 +223,7 @@ class Exchange:
             registry=self.registry,
             repository=call.repository,
             operation=call.operation,
-            where=f"{method} {redact(url)}",
+            where=f"{method} {url_path(url)}",
             expected=str(want),
             found=str(got),
             hint="the registry (or something between us) altered the content; do not trust it",
@@ -239,7 +239,7 @@ class Exchange:
                 registry=self.registry,
                 repository=call.repository,
                 operation=call.operation,
-                where=f"{method} {redact(url)}",
+                where=f"{method} {url_path(url)}",
                 found=value[:100],
             ) from None
 
@@ -247,7 +247,7 @@ class Exchange:
         """The error for an image that does not exist: bad input, not an outage."""
         return InputError(
             f"image not found: {ref}",
-            where=f"{method} {redact(url)} on {self.registry}",
+            where=f"{method} {url_path(url)} on {self.registry}",
             expected="a manifest",
             found="404 Not Found",
             hint="check the repository, tag or digest",

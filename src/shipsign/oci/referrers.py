@@ -1,6 +1,14 @@
 """Referrers of a subject: the referrers API when the registry serves it, else the
 referrers tag schema (`sha256-<hex>` index), which we maintain without losing entries.
 
+Reading, `also_tag` (what verify asks for) adds the fallback tag's entries to what the API
+lists. The distribution spec ("Enabling the Referrers API") makes a registry that gains the API
+list what its fallback tags listed, and go-containerregistry (so cosign, crane) and oras read
+only the API where it answers. A registry that did not carry its old tags over would hide every
+bundle written before it had the API, ours included, so verify reads both (one more GET) and
+reports where each entry was found. Writes and sign's "already signed" check stay with the API
+alone: an entry only the tag lists is one cosign does not see there.
+
 formats.md §3.4 and §6.3; distribution-spec "Referrers Tag Schema".
 """
 
@@ -10,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
 
@@ -52,7 +60,9 @@ class ReferrersResult:
     """The referrers of one subject and where we found them.
 
     From the fallback tag it also keeps the index as read, its ETag and when the read started
-    (on the reader's `Clock`), so that a write that follows at once can merge into it.
+    (on the reader's `Clock`), so that a write that follows at once can merge into it. From the
+    API with `also_tag`, `descriptors` ends with the entries only the fallback tag listed,
+    whose digests are `tag_only`.
     """
 
     source: ReferrersSource
@@ -60,6 +70,11 @@ class ReferrersResult:
     index: Index | None = None
     etag: str | None = None
     read_at: float = 0.0
+    tag_only: frozenset[Digest] = frozenset()
+
+    def found_in(self, descriptor: Descriptor) -> ReferrersSource:
+        """Where `descriptor` was listed (the API when both list it)."""
+        return ReferrersSource.FALLBACK_TAG if descriptor.digest in self.tag_only else self.source
 
     def fresh(self, now: float) -> bool:
         """Young enough at `now` (same clock as `read_at`) to be the base of a write."""
@@ -89,22 +104,47 @@ def fetch_referrers(
     subject: Digest,
     *,
     artifact_type: str | None = None,
+    also_tag: bool = False,
     clock: Clock = time.monotonic,
 ) -> ReferrersResult:
     """List `subject`'s referrers: API first, else the fallback tag (absent: none).
 
-    `artifact_type` filters client-side (registries may ignore the query parameter). `clock`
-    stamps `read_at`: give a write the same one.
+    With `also_tag`, where the API answers, the fallback tag's entries that the API does not
+    list are added (see the module's docstring). `artifact_type` filters client-side
+    (registries may ignore the query parameter). `clock` stamps `read_at`: give a write the
+    same one.
     """
     listed = client.fetch_referrers_api(repo, subject)
-    if listed is not None:
-        result = ReferrersResult(ReferrersSource.API, listed)
-    else:
+    if listed is None:
         result = _read_fallback(client, repo, subject, clock)
+    elif also_tag:
+        result = _with_tag_entries(client, repo, subject, listed)
+    else:
+        result = ReferrersResult(ReferrersSource.API, listed)
     if artifact_type is not None:
         kept = tuple(d for d in result.descriptors if d.artifact_type == artifact_type)
-        result = ReferrersResult(result.source, kept, result.index, result.etag, result.read_at)
+        result = replace(result, descriptors=kept)
     return result
+
+
+def _with_tag_entries(
+    client: RegistryClient,
+    repo: Repository,
+    subject: Digest,
+    listed: tuple[Descriptor, ...],
+) -> ReferrersResult:
+    """The API's list followed by what only the fallback tag lists."""
+    found = client.fetch_manifest(Reference(repository=repo, tag=subject.tag_form))
+    if not isinstance(found, Index):
+        if found is not None:  # beside the API the tag may hold anything: not our list
+            _log.debug("%s holds a manifest, not an index; API list only", subject.tag_form)
+        return ReferrersResult(ReferrersSource.API, listed)
+    tagged = found.manifests
+    seen = {d.digest for d in listed}
+    extra = tuple(d for d in tagged if d.digest not in seen)
+    return ReferrersResult(
+        ReferrersSource.API, listed + extra, tag_only=frozenset(d.digest for d in extra)
+    )
 
 
 def _read_fallback(

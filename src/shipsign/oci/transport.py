@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from shipsign.errors import RegistryError
 from shipsign.retry import RetryPolicy
+from shipsign.secret import redact
 
 __all__ = [
     "ERROR_MAX_BYTES",
@@ -29,7 +30,7 @@ __all__ = [
     "Transport",
     "origin",
     "parse_registry_errors",
-    "redact",
+    "url_path",
 ]
 
 _log = logging.getLogger(__name__)
@@ -77,10 +78,10 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
 
 
-def redact(url: str) -> str:
-    """A URL without its query (upload locations carry state in it)."""
+def url_path(url: str) -> str:
+    """A URL's path (and query, `redact`ed: upload locations carry state in it), for `where`."""
     parts = urlsplit(url)
-    return parts.path + ("?…" if parts.query else "")
+    return redact(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def parse_registry_errors(body: bytes) -> tuple[tuple[str, str], ...]:
@@ -186,7 +187,7 @@ class Transport:
                     found=why + "".join(f' {c} "{m}"' for c, m in codes[:2]),
                     hint="the registry is down, overloaded or unreachable; try again later",
                 )
-            _log.debug("%s %s: %s; retry %d in %.2fs", method, redact(url), why, attempt, wait)
+            _log.debug("%s %s: %s; retry %d in %.2fs", method, url_path(url), why, attempt, wait)
             self._sleep(wait)
             attempt += 1
 
@@ -224,7 +225,7 @@ class Transport:
         body: bytes | None,
         max_bytes: int,
     ) -> Reply:
-        _log.debug("%s %s", method, redact(url))
+        _log.debug("%s %s", method, url_path(url))
         with self._session.request(
             method,
             url,
@@ -285,7 +286,7 @@ def _error(
         status=status,
         codes=codes,
         retry_after=retry_after,
-        where=f"{method} {redact(url)}",
+        where=f"{method} {url_path(url)}",
         expected=expected,
         found=found,
         hint=hint,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipsign.errors import ShipsignError
-from shipsign.sign import ImageTarget, SignReport, SignResult, SignStatus
+from shipsign.sign import ImageTarget, SignReport, SignResult, SignStatus, TagResult, TagStatus
 
 __all__ = ["search_url", "sign_json", "sign_markdown", "sign_text"]
 
@@ -44,6 +44,9 @@ def sign_text(report: SignReport) -> str:
                 lines += [f"      {k}: {_field(v)}" for k, v in target.error.details()]
         for result in problems:
             lines += _problem_lines(result)
+    if report.tags:
+        lines += ["", "Tags (moved only once every signature is written and verified):"]
+        lines += [f"  {_tag_line(t)}" for t in report.tags]
     if report.services:
         lines += ["", "Sigstore services: " + "; ".join(s.summary() for s in report.services)]
     if report.verify_commands:
@@ -117,20 +120,39 @@ def _why(result: SignResult) -> str:
     return f"signed, but the read-back {result.readback.value}"
 
 
+def _tag_line(tag: TagResult) -> str:
+    mark = _MARK[tag.status is TagStatus.MOVED]
+    before = f" (was {_short(tag.previous)})" if tag.previous else ""
+    line = f"{mark} {tag.reference} -> {_short(tag.digest)}: {tag.status.value}{before}"
+    if tag.error is not None:
+        line += f": {_field(tag.error.what)}"
+    return line
+
+
+def _tags_verdict(report: SignReport) -> str:
+    if not report.tags:
+        return ""
+    moved = len(report.tags_moved)
+    if moved == len(report.tags):
+        return f"; {moved} tag{'s' if moved != 1 else ''} moved"
+    return f"; no tag moved ({len(report.tags)} held)"
+
+
 def _verdict(report: SignReport) -> str:
     count = len(report.results)
     signed = sum(r.status is SignStatus.SIGNED for r in report.results)
     already = sum(r.status is SignStatus.SKIPPED for r in report.results)
     text = f"{count} signature{'s' if count != 1 else ''}: {signed} signed, {already} already there"
     if report.ok:
-        return f"✔ {text}" + ("; all verified from every location" if report.verified else "")
+        verified = "; all verified from every location" if report.verified else ""
+        return f"✔ {text}{verified}{_tags_verdict(report)}"
     bad = len(report.failures())
     if bad:
         text += f"; {bad} not signed or not verified"
     unresolved = sum(t.error is not None for t in report.images)
     if unresolved:
         text += f"; {unresolved} image{'s' if unresolved != 1 else ''} not resolved"
-    return f"✘ {text}"
+    return f"✘ {text}{_tags_verdict(report)}"
 
 
 # ---------------------------------------------------------------- JSON
@@ -160,10 +182,23 @@ def _result_json(report: SignReport, r: SignResult) -> dict[str, Any]:
     }
 
 
+def _tag_json(tag: TagResult) -> dict[str, Any]:
+    return {
+        "reference": tag.reference,
+        "repository": tag.repository,
+        "tag": tag.tag,
+        "digest": str(tag.digest),
+        "previous": str(tag.previous) if tag.previous else None,
+        "status": tag.status.value,
+        "error": _error_json(tag.error),
+    }
+
+
 def sign_json(report: SignReport) -> dict[str, Any]:
     """The report as a JSON-ready document (no token, no credential)."""
     return {
         "ok": report.ok,
+        "signed": report.signed,
         "identity": report.identity,
         "issuer": report.issuer,
         "trust": report.trust_source,
@@ -194,6 +229,7 @@ def sign_json(report: SignReport) -> dict[str, Any]:
             }
             for s in report.services
         ],
+        "tags": [_tag_json(t) for t in report.tags],
         "verify_commands": list(report.verify_commands),
     }
 
@@ -226,6 +262,9 @@ def sign_markdown(report: SignReport) -> str:
     for r in report.failures():
         if r.error is not None:
             rows += ["", f"- ✘ `{r.reference}` {r.format.value}: {_md(r.error.what)}"]
+    if report.tags:
+        rows += ["", "Tags (moved only once every signature is written and verified):", ""]
+        rows += [f"- {_md(_tag_line(t))}" for t in report.tags]
     if report.verify_commands:
         rows += ["", "Verify with:", "", "```", *report.verify_commands, "```"]
     rows += ["", _md(_verdict(report))]

@@ -17,6 +17,7 @@ from shipsign.sign.model import (
     parse_annotations,
 )
 from shipsign.sign.run import sign_images
+from shipsign.sign.tags import TagResult, TagStatus
 
 __all__ = [
     "ImageTarget",
@@ -26,6 +27,8 @@ __all__ = [
     "SignRequest",
     "SignResult",
     "SignStatus",
+    "TagResult",
+    "TagStatus",
     "parse_annotations",
     "sign_images",
 ]

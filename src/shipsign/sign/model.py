@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
-from shipsign.errors import InputError, InternalError, ShipsignError
+from shipsign.errors import InputError, InternalError, ShipsignError, UnreachableError
 from shipsign.keyless.checks import SignatureFormat
 from shipsign.keyless.retrying import ServiceStats
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci.credentials import Keychain
 from shipsign.oci.reference import Digest
 from shipsign.secret import Secret
+from shipsign.sign.tags import TagResult, TagStatus, check_tags
 
 __all__ = [
     "ImageTarget",
@@ -92,9 +93,17 @@ class SignRequest:
     verify_after: bool = True
     insecure_registries: tuple[str, ...] = ()
     keychain: Keychain | None = None
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parse_annotations(self.annotations)
+        check_tags(self.tags)
+        if self.tags and not self.verify_after:
+            raise InputError(
+                "tags move only after the new signatures are verified",
+                expected="--tag with verification after signing (drop --no-verify)",
+                found="--tag and --no-verify",
+            )
         if self.identity_token is not None and self.identity_token_source is not None:
             raise InputError(
                 "give an identity token or a source of identity tokens, not both",
@@ -181,9 +190,10 @@ class SignReport:
     certificate_requested: bool = False
     verify_commands: tuple[str, ...] = ()
     verified: bool = False  # verify-after-sign ran
+    tags: tuple[TagResult, ...] = ()  # one per (repository, tag) asked for, in order
 
     @property
-    def ok(self) -> bool:
+    def signed(self) -> bool:
         """Every image resolved, and every (digest, location, format) is signed and verified."""
         return (
             bool(self.results)
@@ -192,23 +202,42 @@ class SignReport:
         )
 
     @property
+    def ok(self) -> bool:
+        """Signed and verified everywhere, and every tag asked for moved."""
+        return self.signed and all(t.status is TagStatus.MOVED for t in self.tags)
+
+    @property
+    def tags_moved(self) -> tuple[TagResult, ...]:
+        """The tags that name the signed digest now (none unless every one moved)."""
+        return tuple(t for t in self.tags if t.status is TagStatus.MOVED)
+
+    @property
     def any_internal(self) -> bool:
         """A bug in shipsign stopped some (digest, location, format): exit 4, never 1."""
-        return any(isinstance(r.error, InternalError) for r in self.results)
+        return any(isinstance(r.error, InternalError) for r in self.results) or any(
+            isinstance(t.error, InternalError) for t in self.tags
+        )
 
     @property
     def any_negative(self) -> bool:
-        """Something is definitely not signed or did not verify (retrying will not help)."""
+        """Something is definitely not signed, did not verify, or a tag was refused (retrying
+        will not help)."""
         return any(
             r.status is SignStatus.FAILED or r.readback is ReadBack.FAILED for r in self.results
+        ) or any(
+            t.error is not None and not isinstance(t.error, UnreachableError) for t in self.tags
         )
 
     @property
     def any_unreachable(self) -> bool:
         """Some registry or service could not be reached after retries."""
-        return any(i.error is not None for i in self.images) or any(
-            r.status is SignStatus.UNREACHABLE or r.readback is ReadBack.UNREACHABLE
-            for r in self.results
+        return (
+            any(i.error is not None for i in self.images)
+            or any(
+                r.status is SignStatus.UNREACHABLE or r.readback is ReadBack.UNREACHABLE
+                for r in self.results
+            )
+            or any(isinstance(t.error, UnreachableError) for t in self.tags)
         )
 
     def failures(self) -> tuple[SignResult, ...]:

@@ -4,6 +4,7 @@ Resolve every input to a digest, group copies of one digest, skip what this iden
 signed, get one certificate for the whole run, then sign and write concurrently (bounded pool,
 `work.py`): one DSSE bundle per digest pushed to every location, one legacy `.sig` layer per
 location. A failed (digest, location, format) is a result, never a reason to stop the others.
+Last, with `tags`, the tags move, only when everything was signed and verified (`tags.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shipsign.sign.consumer import verify_commands
 from shipsign.sign.model import SignReport, SignRequest, SignResult
 from shipsign.sign.plan import Plan, build_plan
 from shipsign.sign.readback import read_back
+from shipsign.sign.tags import TagResult, hold_tags, move_tags, tag_targets
 from shipsign.sign.work import SigningRun
 
 __all__ = ["sign_images"]
@@ -57,6 +59,10 @@ def sign_images(
     )
     try:
         plan = build_plan(pool, request.images, refs, recursive=request.recursive)
+        to_tag = tag_targets(
+            request.tags,
+            [(loc, a.digest) for a in plan.artifacts if a.index is None for loc in a.locations],
+        )  # before signing: a tag that would name two digests is bad input
         material = load_trust_material(trust.trusted_root)
         run = SigningRun(
             request, pool=pool, signer=signer, material=material, token=token, now=start
@@ -72,12 +78,17 @@ def sign_images(
                 registries=pool,
                 now=now,
             )
+        tags: tuple[TagResult, ...] = ()
+        if to_tag:
+            everywhere = all(r.ok for r in results) and all(t.error is None for t in plan.targets)
+            tags = move_tags(pool, to_tag) if everywhere and results else hold_tags(to_tag)
     finally:
         if own:
             pool.close()
-    return _report(
+    report = _report(
         request, plan, results, who=run.who(), trust=trust, signer=signer, certified=run.certified
     )
+    return replace(report, tags=tags)
 
 
 def _report(

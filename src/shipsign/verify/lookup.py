@@ -1,7 +1,8 @@
 """Find the signatures cosign could have written for one image digest, and check each.
 
 Two places (formats.md §1.1, §3.4): Sigstore bundles among the digest's OCI referrers (the
-referrers API, else the `sha256-<hex>` referrers tag), and the layers of the legacy
+referrers API and what only the `sha256-<hex>` referrers tag lists, else that tag; see
+`shipsign.oci.referrers`), and the layers of the legacy
 `sha256-<hex>.sig` manifest. Registry failures propagate as `UnreachableError`; what is wrong
 with a signature comes back as its outcome.
 """
@@ -97,17 +98,18 @@ def fetch_bundle_signatures(
     looked: list[str],
 ) -> list[FoundSignature]:
     """Check every bundle referrer of `digest`; append where we looked to `looked`."""
-    listed = fetch_referrers(client, repo, digest)
+    listed = fetch_referrers(client, repo, digest, also_tag=True)
     if listed.source is ReferrersSource.API:
-        where = "referrers API"
         looked.append(f"{repo.name} referrers API")
+        looked.append(f"{repo.name}:{digest.tag_form} (referrers tag)")
     else:
-        where = f"referrers tag {digest.tag_form}"
         looked.append(f"{repo.name}:{digest.tag_form} (referrers tag; no referrers API)")
     found = []
     for desc in listed.descriptors:
         if not is_bundle_referrer(desc):
             continue
+        api = listed.found_in(desc) is ReferrersSource.API
+        where = "referrers API" if api else f"referrers tag {digest.tag_form}"
         manifest = client.fetch_manifest(Reference(repository=repo, digest=desc.digest))
         layer = bundle_layer(manifest) if manifest is not None else None
         if layer is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipsign.oci.transport import origin, parse_registry_errors, redact
+from shipsign.oci.transport import origin, parse_registry_errors, url_path
 
 
 def test_parse_registry_errors() -> None:
@@ -23,12 +23,12 @@ def test_registry_errors_never_raise(body: bytes) -> None:
     assert isinstance(parse_registry_errors(body), tuple)
 
 
-def test_redact_drops_query_state() -> None:
+def test_url_path_drops_query_state() -> None:
     assert (
-        redact("https://r.io/v2/a/blobs/uploads/u?_state=SECRET&digest=x")
+        url_path("https://r.io/v2/a/blobs/uploads/u?_state=SECRET&digest=x")
         == "/v2/a/blobs/uploads/u?…"
     )
-    assert redact("https://r.io/v2/a/manifests/v1") == "/v2/a/manifests/v1"
+    assert url_path("https://r.io/v2/a/manifests/v1") == "/v2/a/manifests/v1"
 
 
 def test_origin_is_scheme_host_and_port() -> None:
