@@ -95,7 +95,7 @@ own_peer() { # NAME SOURCE-DIR: our own Go program, keyed by its sources (tests/
   say "go build $src (the test peer $name)"
   started=$SECONDS
   mkdir -p "$dir/bin.tmp"
-  (cd "$src" && GOWORK=off GOTOOLCHAIN=local go build -trimpath -o "$dir/bin.tmp/$name" .)
+  (cd "$src" && GOWORK=off GOTOOLCHAIN=local go build -trimpath -buildvcs=false -o "$dir/bin.tmp/$name" .)
   rm -rf "$dir/bin" && mv "$dir/bin.tmp" "$dir/bin"
   say "built $name $key in $((SECONDS - started)) s"
 }

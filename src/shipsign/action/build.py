@@ -123,6 +123,7 @@ def build_sign_request(
         recursive=inputs.recursive or bool(settings.recursive),
         annotations=inputs.annotations,
         verify_after=inputs.verify_after_sign,
+        tags=inputs.tags,
         insecure_registries=inputs.insecure_registries,
         keychain=keychain,
     )

@@ -38,6 +38,8 @@ INPUT_NAMES = (
     "registry-logins",
     "insecure-registries",
     "verify-after-sign",
+    "tags",
+    "result-file",
     "summary",
 )
 
@@ -71,6 +73,8 @@ class ActionInputs:
     verify_after_sign: bool
     summary: bool
     config: str = ""  # the policy file; "" = look for one from the workspace
+    tags: tuple[str, ...] = ()  # sign: moved to the digests once everything verified
+    result_file: str = ""  # write `result` here too, relative to the workspace; "" = no file
     format_given: bool = False  # `format` was set: it beats the policy file's [sign] format
 
     def secrets(self) -> list[Secret]:
@@ -169,6 +173,13 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         # No default: a workflow that forgot `command:` must not start signing.
         raise InputError("input `command` is required", expected="sign or verify", found="nothing")
     command = _choice(env, "command", ("sign", "verify"), "sign")
+    tags = _list(env, "tags")
+    if tags and command != "sign":
+        raise InputError(
+            "input `tags` is for `command: sign`",
+            expected="no tags with verify",
+            found=", ".join(tags),
+        )
     formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
     return ActionInputs(
         command=command,
@@ -186,4 +197,6 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         summary=_bool(env, "summary", True),
         config=_raw(env, "config"),
         format_given=bool(_raw(env, "format")),
+        tags=tags,
+        result_file=_raw(env, "result-file"),
     )

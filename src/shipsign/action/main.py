@@ -2,12 +2,13 @@
 
 Masks every credential first, turns the inputs into one request, calls the use case, renders:
 log text, `::error::` annotations, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`. Exit codes are
-the CLI's table (`present/exitcodes.py`).
+the CLI's table (`present/exitcodes.py`). Every output is written on every exit path, fatal
+errors included (`verified=false`, the error class, the counts); everything printed or written
+passes through `redact` (in `workflow.py` and the log formatter).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import traceback
@@ -25,6 +26,8 @@ from shipsign.action.build import (
 from shipsign.action.inputs import ActionInputs, parse_inputs, raw_secrets
 from shipsign.action.outputs import (
     error_annotation,
+    failure_outputs,
+    finish_outputs,
     sign_annotations,
     sign_outputs,
     verify_annotations,
@@ -39,25 +42,42 @@ __all__ = ["masked_ambient_token", "run"]
 def run(env: Mapping[str, str] | None = None) -> int:
     """Run the action with the runner's environment (default `os.environ`); return the exit code.
 
-    Never raises: an error becomes one `::error::` annotation and its exit code. Identity
-    tokens are requested from the runner (`id-token: write`) through `os.environ`, each one
-    masked as it arrives (`masked_ambient_token`).
+    Never raises: an error becomes one `::error::` annotation, its exit code, and the outputs
+    of a failed run. Identity tokens are requested from the runner (`id-token: write`) through
+    `os.environ`, each one masked as it arrives (`masked_ambient_token`).
     """
     source = os.environ if env is None else env
     _mask(raw_secrets(source))
+    inputs: ActionInputs | None = None
     try:
         inputs = parse_inputs(source)
         _mask(derived_secrets(inputs, source))
         _configure_logging(source)
-        if inputs.command == "verify":
-            return _verify(inputs, source)
-        return _sign(inputs, source)
+        code, values = (
+            _verify(inputs, source) if inputs.command == "verify" else _sign(inputs, source)
+        )
     except Exception as exc:  # the action's one place that turns an error into an exit code
-        title, message = error_annotation(exc)
-        workflow.annotate("error", message, title=title)
-        if exit_code_for(exc) == INTERNAL:
-            workflow.echo("".join(traceback.format_exception(exc)), stream=sys.stderr)
-        return exit_code_for(exc)
+        code, values = _failed(exc)
+    result_file = ""
+    if inputs is not None and inputs.result_file:
+        try:
+            result_file = workflow.write_workspace_file(
+                inputs.result_file, values.get("result", "") + "\n", env=source
+            )
+        except Exception as exc:  # the run's outputs still go out, with this error's class
+            code = max(code, _failed(exc)[0])
+    workflow.write_outputs(finish_outputs(values, code, result_file), env=source)
+    return code
+
+
+def _failed(exc: BaseException) -> tuple[int, dict[str, str]]:
+    """Report an error that stopped the run; its exit code and the outputs of a failed run."""
+    title, message = error_annotation(exc)
+    workflow.annotate("error", message, title=title)
+    code = exit_code_for(exc)
+    if code == INTERNAL:
+        workflow.echo("".join(traceback.format_exception(exc)), stream=sys.stderr)
+    return code, failure_outputs(exc)
 
 
 def _mask(values: list[Secret] | tuple[Secret, ...]) -> None:
@@ -68,11 +88,12 @@ def _mask(values: list[Secret] | tuple[Secret, ...]) -> None:
 def _configure_logging(env: Mapping[str, str]) -> None:
     """Debug logs when the run is re-run with debug logging (the runner sets RUNNER_DEBUG=1)."""
     if env.get("RUNNER_DEBUG") == "1":
-        logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("shipsign").setLevel(logging.DEBUG)
+        from shipsign.present.logs import configure_logging
+
+        configure_logging(sys.stderr)
 
 
-def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> int:
+def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
     from shipsign.present.configured import verify_with_config
     from shipsign.present.verify import image_markdown, verify_text
     from shipsign.verify import verify_images
@@ -84,10 +105,9 @@ def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     workflow.echo_untrusted(verify_text(report))
     for title, message in verify_annotations(report):
         workflow.annotate("error", message, title=title)
-    workflow.write_outputs(verify_outputs(report), env=env)
     if inputs.summary:
         workflow.append_step_summary(image_markdown(report), env=env)
-    return report_code(report)
+    return report_code(report), verify_outputs(report)
 
 
 def masked_ambient_token() -> Secret:
@@ -103,7 +123,7 @@ def masked_ambient_token() -> Secret:
     return token
 
 
-def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
+def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
     from shipsign.present import sign as present
     from shipsign.sign import sign_images
 
@@ -113,7 +133,8 @@ def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> int:
     workflow.echo_untrusted(present.sign_text(report))
     for title, message in sign_annotations(report):
         workflow.annotate("error", message, title=title)
-    workflow.write_outputs(sign_outputs(report, present.sign_json(report)), env=env)
     if inputs.summary:
         workflow.append_step_summary(present.sign_markdown(report), env=env)
-    return report_code(report, internal=report.any_internal)
+    return report_code(report, internal=report.any_internal), sign_outputs(
+        report, present.sign_json(report)
+    )

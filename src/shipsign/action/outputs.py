@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING
 
 from shipsign.errors import ShipsignError
+from shipsign.present.exitcodes import error_class, exit_code_for
 
 if TYPE_CHECKING:
     from shipsign.sign import SignReport
@@ -18,14 +19,27 @@ __all__ = [
     "OUTPUT_NAMES",
     "Annotation",
     "error_annotation",
+    "failure_outputs",
+    "finish_outputs",
     "sign_annotations",
     "sign_outputs",
     "verify_annotations",
     "verify_outputs",
 ]
 
-# Every output the action sets; a test checks this equals action.yml's outputs.
-OUTPUT_NAMES = ("result", "signatures", "rekor-log-indexes", "verified")
+# Every output the action sets, on every exit path; a test checks this equals action.yml's.
+OUTPUT_NAMES = (
+    "result",
+    "signatures",
+    "rekor-log-indexes",
+    "verified",
+    "tags",
+    "error",
+    "exit-code",
+    "ok-count",
+    "failed-count",
+    "result-file",
+)
 
 Annotation = tuple[str, str]  # (title, message)
 
@@ -51,6 +65,8 @@ def verify_outputs(report: VerifyReport) -> dict[str, str]:
         ),
         "rekor-log-indexes": _lines([str(i) for i in indexes if i is not None]),
         "verified": "true" if report.ok else "false",
+        "ok-count": str(sum(image.ok for image in report.images)),
+        "failed-count": str(sum(not image.ok for image in report.images)),
     }
 
 
@@ -95,7 +111,12 @@ def sign_outputs(report: SignReport, result: dict[str, object]) -> dict[str, str
         "rekor-log-indexes": _lines(
             [str(r.log_index) for r in report.results if r.log_index is not None]
         ),
-        "verified": "true" if report.verified and report.ok else "false",
+        "verified": "true" if report.verified and report.signed else "false",
+        "tags": _lines([t.reference for t in report.tags_moved]),
+        "ok-count": str(sum(r.ok for r in report.results)),
+        "failed-count": str(
+            sum(not r.ok for r in report.results) + sum(i.error is not None for i in report.images)
+        ),
     }
 
 
@@ -129,3 +150,26 @@ def error_annotation(exc: BaseException) -> Annotation:
         "shipsign: internal error",
         f"{type(exc).__name__}: {exc}\nthis is a bug in shipsign; the traceback is in the log",
     )
+
+
+def failure_outputs(exc: BaseException) -> dict[str, str]:
+    """The outputs of a run that an error stopped: nothing verified, the error as `result`."""
+    code = exit_code_for(exc)
+    if isinstance(exc, ShipsignError):
+        error = {"class": error_class(code), "what": exc.what, **dict(exc.details())}
+    else:
+        error = {"class": error_class(code), "what": f"internal error: {type(exc).__name__}"}
+    return {"result": json.dumps({"ok": False, "error": error}, indent=2), "verified": "false"}
+
+
+def finish_outputs(values: dict[str, str], code: int, result_file: str) -> dict[str, str]:
+    """Every output in `OUTPUT_NAMES` order: `values`, then the exit code's class and the
+    defaults (`verified=false`, counts 0) for whatever the run did not get to set."""
+    done = {
+        **values,
+        "error": error_class(code),
+        "exit-code": str(code),
+        "result-file": result_file,
+    }
+    defaults = {"verified": "false", "ok-count": "0", "failed-count": "0"}
+    return {name: done.get(name, defaults.get(name, "")) for name in OUTPUT_NAMES}

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from shipsign.errors import InputError
 from shipsign.secret import redact
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "escape_data",
     "escape_property",
     "write_outputs",
+    "write_workspace_file",
 ]
 
 
@@ -102,3 +104,38 @@ def append_step_summary(markdown: str, *, env: Mapping[str, str] | None = None) 
         markdown = redact(markdown)
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
     return True
+
+
+def write_workspace_file(name: str, text: str, *, env: Mapping[str, str] | None = None) -> str:
+    """Write `text` (redacted) to `name` in the workspace; return its workspace-relative path.
+
+    The container runs as root while the workspace belongs to the runner's user: the file, and
+    any folder made for it, are given the workspace's owner so that later steps can rewrite
+    them. `InputError` for a path outside the workspace or one that cannot be written.
+    """
+    source = env if env is not None else os.environ
+    workspace = Path(source.get("GITHUB_WORKSPACE") or Path.cwd())
+    target = Path(os.path.normpath(workspace / name))
+    try:
+        relative = target.relative_to(workspace)
+    except ValueError:
+        relative = None
+    if relative is None or relative == Path():
+        raise InputError(
+            "the result file must be inside the workspace",
+            expected=f"a path relative to the workspace ({workspace})",
+            found=name,
+        )
+    owner = workspace.stat()
+    made = [d for d in reversed(target.parents) if d.is_relative_to(workspace) and not d.exists()]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(redact(text), encoding="utf-8")
+        if os.geteuid() == 0 and (owner.st_uid, owner.st_gid) != (0, 0):
+            for path in [*made, target]:
+                os.chown(path, owner.st_uid, owner.st_gid)
+    except OSError as exc:
+        raise InputError(
+            "cannot write the result file", where=str(relative), found=str(exc)
+        ) from exc
+    return relative.as_posix()

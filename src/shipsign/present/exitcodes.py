@@ -13,6 +13,7 @@ __all__ = [
     "UNREACHABLE",
     "USAGE",
     "Verdict",
+    "error_class",
     "exit_code_for",
     "report_code",
     "verdict_code",
@@ -23,6 +24,21 @@ NEGATIVE = 1  # the command's own negative result: not signed, not verified
 USAGE = 2  # usage error or bad input
 UNREACHABLE = 3  # a registry or service could not be reached, or refused us, after retries
 INTERNAL = 4  # anything else: a bug in shipsign
+
+
+_CLASSES = {
+    OK: "none",
+    NEGATIVE: "negative",
+    USAGE: "input",
+    UNREACHABLE: "unreachable",
+    INTERNAL: "internal",
+}
+
+
+def error_class(code: int) -> str:
+    """The name of an exit code's class (the Action's `error` output): none, negative, input,
+    unreachable or internal."""
+    return _CLASSES.get(code, "internal")
 
 
 def exit_code_for(exc: BaseException) -> int:
