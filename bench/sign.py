@@ -34,7 +34,7 @@ from shipsign.oci import Registries, StaticKeychain
 from shipsign.secret import Secret
 from shipsign.sign import SignFormat, SignReport, SignRequest, sign_images
 from stack.raw_registry import RawClient
-from stack.registry import Registry, RunningRegistry, start_demo_registries
+from stack.registry import Registry, RunningRegistry, start_demo_registries, start_registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack, start_github_oidc, start_sigstore_stack
 
 MACHINE = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
@@ -220,6 +220,35 @@ def breakdowns(bench: Bench, base: float) -> None:
     )
 
 
+def api_registries(bench: Bench, work: Path) -> None:
+    """The same 100 digests on two registries that serve the referrers API and take monolithic
+    uploads (go-containerregistry's, tests/stack/refregistry): requests per signature per
+    registry for each format alone, --no-verify. Skipped when `install.sh --peers` has not
+    built the registry (the tests fail instead)."""
+    try:
+        started = [start_registry("referrers-api", work / f"api-{n}") for n in range(2)]
+    except Exception as exc:  # not built: say so, measure the rest
+        emit(run="referrers-API registries", skipped=f"{type(exc).__name__}: {exc}")
+        return
+    try:
+        api = Bench([r.registry for r in started], bench.stack, bench.oidc)
+        for fmt, label in ((SignFormat.LEGACY, "legacy only"), (SignFormat.BUNDLE, "bundle only")):
+            wall, report, facts = api.sign(api.images(100), fmt=fmt, verify=False)
+            emit(
+                run=f"100 digests x 2 referrers-API registries, {label}, --no-verify",
+                digests=100,
+                signatures=len(report.results),
+                ok=report.ok,
+                wall_s=round(wall, 3),
+                runs=1,
+                requests_per_signature_per_registry=per_signature(facts, 100, 1),
+                **facts,
+            )
+    finally:
+        for running in started:
+            running.stop()
+
+
 def main() -> None:
     """Start the stack, measure, stop it."""
     with tempfile.TemporaryDirectory(prefix="shipsign-bench-sign-") as tmp:
@@ -230,7 +259,9 @@ def main() -> None:
             started = start_demo_registries(work / "registries")
             stack = start_sigstore_stack(work / "sigstore")
             oidc = start_github_oidc(work / "oidc")
-            run(Bench([r.registry for r in started], stack, oidc))
+            bench = Bench([r.registry for r in started], stack, oidc)
+            run(bench)
+            api_registries(bench, work)
         finally:
             if oidc is not None:
                 oidc.stop()
