@@ -186,7 +186,9 @@ def scaling(bench: Bench) -> float:
 
 
 def breakdowns(bench: Bench, base: float) -> None:
-    """100 digests without the read-back: both formats, each format alone, and a rerun."""
+    """100 digests without the read-back: both formats, each format alone, and a rerun; the
+    both-formats run beside the sigstore-python floor measured just before it."""
+    floor = sigstore_floor(bench)
     images = bench.images(100)
     for fmt, label, formats in (
         (SignFormat.BOTH, "both formats", 2),
@@ -195,6 +197,8 @@ def breakdowns(bench: Bench, base: float) -> None:
     ):
         target = images if fmt is SignFormat.BOTH else bench.images(100)
         wall, report, facts = bench.sign(target, fmt=fmt, verify=False)
+        if fmt is SignFormat.BOTH:
+            facts["ratio_to_sigstore_floor"] = round(wall / floor, 2)
         emit(
             run=f"100 digests x 2 registries, {label}, --no-verify",
             digests=100,
@@ -218,6 +222,51 @@ def breakdowns(bench: Bench, base: float) -> None:
         requests_per_signature_per_registry=per_signature(facts, 100, 2),
         **facts,
     )
+
+
+def sigstore_floor(bench: Bench, digests: int = 100) -> float:
+    """The floor: sigstore-python alone signs what a 100-digest, 2-registry, both-formats run
+    signs (one DSSE statement per digest, one payload per digest and registry) with one
+    certificate, against the same stack, with no registry at all. Returns its wall time."""
+    from sigstore.dsse import Statement
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import IdentityToken
+    from sigstore.sign import SigningContext
+
+    config = ClientTrustConfig.from_json(bench.stack.trust_config.read_text(encoding="utf-8"))
+    config.force_tlog_version = 1
+    context = SigningContext.from_trust_config(config)
+    statements = [
+        Statement(
+            json.dumps(
+                {
+                    "_type": "https://in-toto.io/Statement/v1",
+                    "subject": [{"name": "", "digest": {"sha256": f"{n:064x}"}}],
+                    "predicateType": "https://sigstore.dev/cosign/sign/v1",
+                    "predicate": {},
+                }
+            ).encode()
+        )
+        for n in range(digests)
+    ]
+    payloads = [f"floor payload {n}".encode() for n in range(2 * digests)]
+    bench.stack.reset_stats()
+    start = time.perf_counter()
+    with context.signer(IdentityToken(bench.oidc.mint()), cache=True) as signer:
+        for statement in statements:
+            signer.sign_dsse(statement)
+        for payload in payloads:
+            signer.sign_artifact(payload)
+    wall = time.perf_counter() - start
+    server = bench.stack.stats()["requests"]
+    emit(
+        run=f"floor: sigstore-python signs {digests} statements + {2 * digests} payloads, "
+        "one certificate, no registry",
+        wall_s=round(wall, 3),
+        fulcio_calls=server.get(CERT, 0),
+        rekor_calls=server.get(ENTRIES, 0),
+    )
+    return wall
 
 
 def api_registries(bench: Bench, work: Path) -> None:
