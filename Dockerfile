@@ -1,4 +1,6 @@
-# shipsign's GitHub Action image: `runs.using: docker` in action.yml builds this file.
+# shipsign's GitHub Action image. The release workflow builds it once for linux/amd64 and
+# linux/arm64, pushes it by digest, signs, verifies and only then tags it; action.yml names that
+# image by digest (RELEASING.md). This file stays for users who build the Action from source.
 #
 # Base: python:3.12-slim-bookworm pinned by the digest of its multi-platform index (Python 3.12.14,
 # built 2026-08-25), as listed in docker-library/repo-info, repos/python/remote/3.12-slim-bookworm.md.
@@ -11,14 +13,23 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY src ./src
-# --only-binary: every dependency comes as a published wheel; nothing is compiled (and the slim
+# Hash-locked, generated from pyproject.toml by pip-compile (requirements/*.txt, checked for
+# staleness in CI): the build backend, then the runtime dependencies. --require-hashes: a wheel
+# whose bytes differ from the lock's is refused. --only-binary: nothing is compiled (and the slim
 # base has no compiler). --no-compile: no .pyc files, which keeps the layer small and the same
 # from build to build; PYTHONDONTWRITEBYTECODE stops them being written at run time.
-RUN python -m pip wheel --no-deps --wheel-dir /dist . \
+COPY requirements/build.txt requirements/action.txt ./requirements/
+RUN python -m venv /opt/build \
+ && /opt/build/bin/pip install --require-hashes --only-binary=:all: --no-deps \
+      -r requirements/build.txt \
  && python -m venv --without-pip /opt/shipsign \
- && python -m pip --python /opt/shipsign/bin/python install --no-compile --only-binary=:all: \
+ && python -m pip --python /opt/shipsign/bin/python install --no-compile --require-hashes \
+      --only-binary=:all: --no-deps -r requirements/action.txt
+COPY pyproject.toml README.md ./
+COPY src ./src
+# shipsign itself, built here with the locked backend; its dependencies are already in place.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /dist . \
+ && python -m pip --python /opt/shipsign/bin/python install --no-compile --no-deps \
       /dist/shipsign-*.whl
 
 # --- the action: the base image and the virtualenv, nothing else -------------------------------

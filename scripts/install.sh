@@ -86,6 +86,32 @@ go_peer cosign v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign
 go_peer cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer cosign v2.4.0 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer oras v1.3.6 oras.land/oras/cmd/oras
+# The workflow linter .ci/run runs over .github/workflows and action.yml (scripts/test.sh).
+go_peer actionlint v1.7.12 github.com/rhysd/actionlint/cmd/actionlint
+go_module_peer() { # NAME VERSION MODULE PACKAGE [DEPENDENCY@VERSION...]
+  # For a module whose go.mod has replace directives, which `go install m@v` refuses: download the
+  # release, build PACKAGE inside a copy of it (so its replaces apply), after moving each listed
+  # dependency to the given version (one the module proxy serves when go.mod's is not served).
+  local name=$1 version=$2 module=$3 package=$4 dir="$peers/$1-$2" src started pin
+  shift 4
+  [ -x "$dir/bin/$name" ] && return 0
+  command -v go >/dev/null || { echo "error: Go is needed to build the test peers (go $name $version)" >&2; exit 1; }
+  say "go build $module/$package@$version (cold builds take a few minutes)"
+  started=$SECONDS
+  src=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src" ] || { echo "error: go mod download $module@$version gave no source" >&2; exit 1; }
+  rm -rf "$dir/src" && mkdir -p "$dir" && cp -R "$src" "$dir/src" && chmod -R u+w "$dir/src"
+  for pin in "$@"; do (cd "$dir/src" && go mod edit -require="$pin"); done
+  (cd "$dir/src" && GOWORK=off GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+    go build -trimpath -buildvcs=false -o "$dir/bin.tmp/$name" "./$package")
+  rm -rf "$dir/src" "$dir/bin" && mv "$dir/bin.tmp" "$dir/bin"
+  say "built $name $version in $((SECONDS - started)) s"
+}
+# policy-controller's admission tester (tests/integration/policy/test_engine_admits.py); the two
+# pins replace pseudo-versions of go.mod that the module proxy does not serve (tests/stack/peers.py).
+go_module_peer policy-tester v0.15.1 github.com/sigstore/policy-controller cmd/tester \
+  github.com/google/go-containerregistry/pkg/authn/k8schain@v0.0.0-20260205022027-93aa2732266a \
+  github.com/google/go-containerregistry/pkg/authn/kubernetes@v0.0.0-20260224031529-85f2bf5f7303
 own_peer() { # NAME SOURCE-DIR: our own Go program, keyed by its sources (tests/stack/peers.py)
   local name=$1 src=$2 key dir started
   key=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)

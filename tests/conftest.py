@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["stack.registry_fixtures", "stack.sigstore_fixtures"]
+pytest_plugins = [
+    "stack.registry_fixtures",
+    "stack.sigstore_fixtures",
+    "stack.github_fixtures",
+]

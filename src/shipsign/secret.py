@@ -9,29 +9,27 @@ import threading
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-__all__ = ["Secret", "redact"]
+__all__ = ["Secret", "redact", "remember"]
 
 # Values shorter than this are not remembered: removing "ab" from every line would garble the
 # output and hide nothing a reader could not guess.
 _MIN_REMEMBERED = 4
-_known: set[str] = set()  # every Secret's value this process has held; guarded by _known_lock
+_known: set[str] = set()  # the credentials `remember`ed by this process; guarded by _known_lock
 _known_lock = threading.Lock()
 
 
 class Secret:
     """Hold a credential; `str()` and `repr()` show `***`, `.reveal()` gives the value.
 
-    Call `.reveal()` only where a request header is built. Every value held is remembered for
-    `redact`, so a credential that reaches an error message or a traceback is still removed.
+    Call `.reveal()` only where a request header is built. Where a credential enters (the
+    Action's inputs, the CLI's identity token), `remember` it: `redact` then removes its value
+    from everything printed, even from a library's error message or a traceback.
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
-        if len(value) >= _MIN_REMEMBERED:
-            with _known_lock:
-                _known.add(value)
 
     def reveal(self) -> str:
         """Return the secret value. Only for building an Authorization header."""
@@ -56,6 +54,13 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def remember(*secrets: Secret) -> None:
+    """Have `redact` remove these values from all later output of this process (values shorter
+    than four characters excepted)."""
+    with _known_lock:
+        _known.update(s.reveal() for s in secrets if len(s.reveal()) >= _MIN_REMEMBERED)
+
+
 # Anything shaped like a JWT (an OIDC token, a registry bearer token).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
 # An Authorization header's credentials, as a library may quote a request.
@@ -66,7 +71,7 @@ _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@:'\"]+:[^\s/@'\"]*@", re.
 _QUERY = re.compile(r"(/[^\s?#'\"]*)\?([^\s'\")#]+)")
 # Query parameters that never carry a secret; a query of only these is kept (Rekor search
 # links, the referrers API's artifactType filter, pagination).
-_PLAIN_PARAMS = frozenset({"logIndex", "artifactType", "n", "last", "digest", "service", "scope"})
+_PLAIN_PARAMS = frozenset({"logIndex", "artifactType", "n", "last", "digest"})
 
 
 def _query(match: re.Match[str]) -> str:
@@ -77,7 +82,7 @@ def _query(match: re.Match[str]) -> str:
 
 
 def redact(text: str, secrets: Iterable[str | Secret] = ()) -> str:
-    """`text` without credentials: every `Secret` this process has held, `secrets`, anything
+    """`text` without credentials: every `remember`ed value, `secrets`, anything
     shaped like a JWT or an Authorization header's credentials, `user:password@` in URLs, and
     URL query strings (all but a few known-harmless parameters), each replaced by `***` or `?…`.
     """

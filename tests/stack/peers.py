@@ -24,6 +24,15 @@ COSIGN_V2 = "v2.6.5"
 COSIGN_V2_SIG_ONLY = "v2.4.0"
 COSIGN_VERSIONS = (COSIGN_V3, COSIGN_V2, COSIGN_V2_SIG_ONLY)
 ORAS_VERSION = "v1.3.6"
+# sigstore policy-controller's `tester` (cmd/tester), built as the peer `policy-tester`: the newest
+# release the Go module proxy serves. Its go.mod has replace directives, so `go install m@v`
+# refuses it; install.sh's `go_module_peer` builds it inside the module instead, with the two
+# k8schain/kubernetes pseudo-versions it asks for (2026-03-17) moved to the newest the proxy has.
+POLICY_CONTROLLER_VERSION = "v0.15.1"
+POLICY_CONTROLLER_PINS = (
+    "github.com/google/go-containerregistry/pkg/authn/k8schain@v0.0.0-20260205022027-93aa2732266a",
+    "github.com/google/go-containerregistry/pkg/authn/kubernetes@v0.0.0-20260224031529-85f2bf5f7303",
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,6 +20,7 @@ __all__ = [
     "RegistryLogin",
     "env_name",
     "parse_inputs",
+    "raw_result_file",
     "raw_secrets",
 ]
 
@@ -164,6 +165,11 @@ def raw_secrets(env: Mapping[str, str]) -> tuple[Secret, ...]:
             continue
         found += [Secret(w) for w in (words[2:] if len(words) == 3 else words[1:])]
     return tuple(s for s in found if s)
+
+
+def raw_result_file(env: Mapping[str, str]) -> str:
+    """The `result-file` input as given: a run whose other inputs are wrong still writes it."""
+    return _raw(env, "result-file")
 
 
 def parse_inputs(env: Mapping[str, str]) -> ActionInputs:

@@ -23,7 +23,7 @@ from shipsign.action.build import (
     build_verify_request,
     derived_secrets,
 )
-from shipsign.action.inputs import ActionInputs, parse_inputs, raw_secrets
+from shipsign.action.inputs import ActionInputs, parse_inputs, raw_result_file, raw_secrets
 from shipsign.action.outputs import (
     error_annotation,
     failure_outputs,
@@ -34,7 +34,7 @@ from shipsign.action.outputs import (
     verify_outputs,
 )
 from shipsign.present.exitcodes import INTERNAL, exit_code_for, report_code
-from shipsign.secret import Secret
+from shipsign.secret import Secret, remember
 
 __all__ = ["masked_ambient_token", "run"]
 
@@ -48,7 +48,6 @@ def run(env: Mapping[str, str] | None = None) -> int:
     """
     source = os.environ if env is None else env
     _mask(raw_secrets(source))
-    inputs: ActionInputs | None = None
     try:
         inputs = parse_inputs(source)
         _mask(derived_secrets(inputs, source))
@@ -58,11 +57,11 @@ def run(env: Mapping[str, str] | None = None) -> int:
         )
     except Exception as exc:  # the action's one place that turns an error into an exit code
         code, values = _failed(exc)
-    result_file = ""
-    if inputs is not None and inputs.result_file:
+    result_file, wanted = "", raw_result_file(source)
+    if wanted:
         try:
             result_file = workflow.write_workspace_file(
-                inputs.result_file, values.get("result", "") + "\n", env=source
+                wanted, values.get("result", "") + "\n", env=source
             )
         except Exception as exc:  # the run's outputs still go out, with this error's class
             code = max(code, _failed(exc)[0])
@@ -81,6 +80,7 @@ def _failed(exc: BaseException) -> tuple[int, dict[str, str]]:
 
 
 def _mask(values: list[Secret] | tuple[Secret, ...]) -> None:
+    remember(*values)  # redact removes them from everything we print or write
     for secret in values:
         workflow.add_mask(secret.reveal())
 
@@ -119,7 +119,7 @@ def masked_ambient_token() -> Secret:
     from shipsign.keyless.identity import resolve_identity_token
 
     token = resolve_identity_token(None, now=datetime.now(timezone.utc)).token
-    workflow.add_mask(token.reveal())
+    _mask([token])
     return token
 
 

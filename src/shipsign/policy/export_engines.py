@@ -322,9 +322,18 @@ def policy_controller(request: ExportRequest) -> Output:
             notes.append(
                 "The signer writes bundles only: up to v0.15.1 policy-controller's bundle mode "
                 "verifies attestations, not plain signatures, so this relies on the bundle's "
-                "cosign/sign/v1 statement being read as one (untested); sign with "
+                "cosign/sign/v1 statement being read as one; sign with "
                 "format both to get a legacy authority that works."
             )
+            if trust.custom:
+                # Found with policy-controller's tester v0.15.1 (tests/integration/policy/
+                # test_engine_admits.py): pkg/apis/config/sigstore_keys.go stores each log ID as
+                # hex text, sigstore-go hex-encodes it again, so no log entry or SCT matches.
+                notes.append(
+                    "WARNING: policy-controller up to v0.15.1 cannot verify bundles against a "
+                    "TrustRoot with sigstoreKeys (its log IDs do not match sigstore-go's: 'not "
+                    "enough verified log entries'); this policy denies every image there."
+                )
         else:
             notes.append(
                 _format_note(

@@ -114,7 +114,12 @@ def test_verify_without_an_expected_identity_is_bad_input(
     assert run.code == 2
     [error] = run.errors()
     assert "certificate-identity" in error
-    assert run.outputs == {}
+    # a fatal error still sets every output: nothing verified, the error's class
+    assert (run.outputs["verified"], run.outputs["error"], run.outputs["exit-code"]) == (
+        "false",
+        "input",
+        "2",
+    )
 
 
 def test_missing_id_token_permission_is_one_clear_error(
@@ -132,7 +137,8 @@ def test_missing_id_token_permission_is_one_clear_error(
     assert run.code == 2, run.stdout + run.stderr
     assert_one_permission_error(run)
     run.assert_masked([TOKEN, str(basic_registry.password)])
-    assert run.outputs == {}
+    assert (run.outputs["verified"], run.outputs["error"]) == ("false", "input")
+    assert run.outputs["signatures"] == ""
 
 
 def assert_one_permission_error(run: ActionRun) -> None:

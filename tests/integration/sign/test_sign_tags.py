@@ -112,7 +112,8 @@ def test_verification_failing_in_one_registry_moves_no_tag_in_either(
     assert run.code == 1, run.out + run.err  # a definite negative: not verified
     assert_no_secrets(run, token)
     report = run.json()
-    assert report["ok"] is False and report["signed"] is False
+    assert report["ok"] is False
+    assert report["signed"] is False
     readback = {(s["repository"], s["format"]): s["read_back"] for s in report["signatures"]}
     assert {s["status"] for s in report["signatures"]} == {"signed"}
     # B verifies; A's bundle cannot (its blob is unreadable), and whether its legacy signature
@@ -161,7 +162,8 @@ def test_a_tag_refused_in_one_registry_puts_the_other_back(
     run = run_cli(capsys, summary, *base, *images)
     assert run.code == 3, run.out + run.err  # refused by the registry (AuthError)
     report = run.json()
-    assert report["signed"] is True and report["ok"] is False
+    assert report["signed"] is True
+    assert report["ok"] is False
     tags = {t["reference"]: t for t in report["tags"]}
     assert tags[f"{b.host}/{repo}:latest"]["status"] == "restored"
     assert tags[f"{a.host}/{repo}:latest"]["status"] == "failed"

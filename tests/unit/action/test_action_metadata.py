@@ -57,9 +57,14 @@ def test_action_yml_defaults_mean_what_the_code_defaults_mean(command: str) -> N
     assert parse_inputs(env) == parse_inputs({env_name("command"): command})
 
 
-def test_runs_the_dockerfile() -> None:
+IMAGE = re.compile(r"docker://ghcr\.io/[a-z0-9-]+/shipsign@sha256:[0-9a-f]{64}")
+
+
+def test_runs_a_prebuilt_image_pinned_by_digest() -> None:
     runs = load_action()["runs"]
-    assert runs == {"using": "docker", "image": "Dockerfile"}
+    assert runs["using"] == "docker"
+    assert IMAGE.fullmatch(runs["image"]), runs["image"]
+    assert set(runs) == {"using", "image"}
 
 
 def dockerfile_stages() -> list[list[str]]:
