@@ -173,6 +173,21 @@ class Cosign:
             image,
         )
 
+    def attest_keyless(
+        self, image: str, *, predicate: Path, kind: str, token: str, sigstore_url: str
+    ) -> CosignRun:
+        """Keyless `cosign attest --type KIND --predicate FILE` against the local stack."""
+        return self.run(
+            "attest",
+            "--yes",
+            "--allow-http-registry",
+            *("--identity-token", token),
+            *("--type", kind, "--predicate", str(predicate)),
+            *self._services(sigstore_url),
+            *self._trust_flags(),
+            image,
+        )
+
     def tree(self, image: str) -> CosignRun:
         """`cosign tree`: what cosign sees attached to an image."""
         return self.run("tree", "--allow-http-registry", image)

@@ -36,6 +36,7 @@ from stack.github_routes import (
     Call,
     Route,
     error_body,
+    publish,
     storage_signature,
 )
 from stack.github_state import (
@@ -131,7 +132,9 @@ class FakeGitHub:
         self._faults: list[_Fault] = []  # guarded by _lock
         self._races: list[_Race] = []  # guarded by _lock
         self._log: list[Recorded] = []  # guarded by _lock
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> FakeGitHub:
         self._thread.start()
@@ -194,6 +197,13 @@ class FakeGitHub:
             )
             repo.releases.append(rel)
             return rel.id
+
+    def publish(self, full_name: str, release_id: int) -> None:
+        """Publish a draft, as a maintainer would (immutable if the repository says so)."""
+        with self._lock:
+            repo = self._repo(full_name)
+            rel = self._release(full_name, release_id)
+            publish(repo, rel)
 
     def add_asset(
         self,
@@ -292,6 +302,12 @@ class FakeGitHub:
         docs = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
         body = error_body("API rate limit exceeded for installation ID 4242.", 403, docs)
         self.add_fault(method, path_regex, 403, headers=headers, body=body, times=times)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault and race."""
+        with self._lock:
+            self._faults.clear()
+            self._races.clear()
 
     def race_upload(self, name: str, content: bytes) -> None:
         """Let another uploader's `name` land just before our next upload of that name."""

@@ -18,7 +18,16 @@ from urllib.parse import urlencode
 
 from stack.github_state import Asset, CheckRun, Comment, Release, Repo, State
 
-__all__ = ["ROUTES", "Answer", "Call", "Route", "error_body", "validation_failed"]
+__all__ = [
+    "ROUTES",
+    "UPLOAD",
+    "Answer",
+    "Call",
+    "Route",
+    "error_body",
+    "publish",
+    "validation_failed",
+]
 
 DOCS = "https://docs.github.com/rest"
 MAX_FILES = 3000  # GitHub lists at most 3000 files of a pull request
@@ -143,12 +152,12 @@ def _create_release(state: State, call: Call, repo: Repo, g: tuple[str, ...], n:
         target_commitish=str(doc.get("target_commitish") or "main"),
     )
     if not draft:
-        _publish(repo, rel)
+        publish(repo, rel)
     repo.releases.append(rel)
     return Answer(201, state.release_json(repo, rel))
 
 
-def _publish(repo: Repo, rel: Release) -> None:
+def publish(repo: Repo, rel: Release) -> None:
     rel.draft = False
     rel.published_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     rel.immutable = repo.immutable_releases
@@ -165,7 +174,7 @@ def _edit_release(state: State, call: Call, repo: Repo, g: tuple[str, ...], n: i
     if "prerelease" in doc:
         rel.prerelease = bool(doc["prerelease"])
     if doc.get("draft") is False and rel.draft:
-        _publish(repo, rel)
+        publish(repo, rel)
     return Answer(200, state.release_json(repo, rel))
 
 

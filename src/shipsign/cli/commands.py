@@ -160,6 +160,7 @@ def verify(args: argparse.Namespace) -> int:
         insecure_registries=tuple(args.insecure_registry),
         require_sct=not args.insecure_ignore_sct,
         require_tlog=not args.insecure_ignore_tlog,
+        audit=args.audit,
     )
     report = verify_with_config(request, config) if config else verify_images(request)
     if args.output == "json":

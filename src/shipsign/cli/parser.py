@@ -155,6 +155,13 @@ def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--recursive", action="store_true", help="for an index, also verify every platform image"
     )
     p.add_argument(
+        "--all",
+        action="store_true",
+        dest="audit",
+        help="check every signature in every place and report each (default: stop at the "
+        "first that passes, bundles first as cosign v3 reads them; the verdict is the same)",
+    )
+    p.add_argument(
         "--insecure-ignore-sct",
         action="store_true",
         help="accept certificates without an embedded SCT (as cosign's flag of that name)",

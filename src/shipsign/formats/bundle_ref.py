@@ -8,6 +8,9 @@ manifest by digest, then maintains the referrers fallback index where the regist
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,6 +19,7 @@ from shipsign.oci.media import EMPTY_JSON, OCI_EMPTY, Descriptor, Index, Manifes
 from shipsign.oci.reference import Digest
 
 __all__ = [
+    "ANNOTATION_PREDICATE",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_MEDIA_TYPE_PREFIX",
     "COSIGN_SIGN_PREDICATE",
@@ -23,7 +27,10 @@ __all__ = [
     "build_bundle_artifact",
     "bundle_layer",
     "is_bundle_referrer",
+    "statement_predicate_type",
 ]
+
+_IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
@@ -97,3 +104,23 @@ def bundle_layer(manifest: Manifest | Index) -> Descriptor | None:
         return None
     layer = manifest.layers[0]
     return layer if layer.media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX) else None
+
+
+def statement_predicate_type(bundle_json: bytes) -> str | None:
+    """The `predicateType` of the in-toto statement a DSSE bundle carries; None when the bundle
+    is not a DSSE in-toto envelope or cannot be read (verification then says why).
+
+    Pure and unverified: it only sorts what was found. An image signature is a bundle whose
+    statement has cosign's sign predicate; any other predicate makes it an attestation (SLSA
+    provenance, an SBOM, ...), which says something about the image but is not a signature.
+    """
+    try:
+        doc = json.loads(bundle_json)
+        envelope = doc["dsseEnvelope"]
+        if envelope.get("payloadType") != _IN_TOTO_PAYLOAD:
+            return None
+        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+        kind = statement["predicateType"]
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, RecursionError):
+        return None
+    return kind if isinstance(kind, str) else None

@@ -39,6 +39,7 @@ __all__ = [
     "PendingReferrer",
     "ReferrersResult",
     "ReferrersSource",
+    "add_tag_entries",
     "confirm_referrers",
     "fetch_referrers",
     "write_referrer",
@@ -118,7 +119,7 @@ def fetch_referrers(
     if listed is None:
         result = _read_fallback(client, repo, subject, clock)
     elif also_tag:
-        result = _with_tag_entries(client, repo, subject, listed)
+        result = add_tag_entries(client, repo, subject, listed)
     else:
         result = ReferrersResult(ReferrersSource.API, listed)
     if artifact_type is not None:
@@ -127,13 +128,13 @@ def fetch_referrers(
     return result
 
 
-def _with_tag_entries(
+def add_tag_entries(
     client: RegistryClient,
     repo: Repository,
     subject: Digest,
     listed: tuple[Descriptor, ...],
 ) -> ReferrersResult:
-    """The API's list followed by what only the fallback tag lists."""
+    """The API's list (`listed`) followed by what only the fallback tag lists (one GET)."""
     found = client.fetch_manifest(Reference(repository=repo, tag=subject.tag_form))
     if not isinstance(found, Index):
         if found is not None:  # beside the API the tag may hold anything: not our list

@@ -88,6 +88,7 @@ def _verify_round(
             policy=policy,
             trust=trust,
             format=SourceFormat(fmt.value),
+            audit=True,  # every signature this run wrote must be confirmed, not just one
         )
         for fmt in (SignatureFormat.BUNDLE, SignatureFormat.LEGACY)
         if any(f is fmt for _, f in keys)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from shipsign.errors import InputError, UnreachableError
 from shipsign.keyless.keys import VerificationKey
@@ -25,6 +25,7 @@ from shipsign.oci.credentials import Keychain
 from shipsign.oci.media import Index
 from shipsign.oci.reference import Digest, Reference, Repository
 from shipsign.verify.lookup import (
+    Found,
     SignatureChecks,
     fetch_bundle_signatures,
     fetch_legacy_signatures,
@@ -50,9 +51,18 @@ __all__ = [
 _log = logging.getLogger(__name__)
 _WORKERS = 8
 
-_Lookup = Callable[
-    [RegistryClient, SignatureChecks, Repository, Digest, list[str]], list[FoundSignature]
-]
+
+class _Lookup(Protocol):
+    def __call__(
+        self,
+        client: RegistryClient,
+        checks: SignatureChecks,
+        repo: Repository,
+        digest: Digest,
+        looked: list[str],
+        *,
+        first_pass: bool = False,
+    ) -> Found: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +82,7 @@ class VerifyRequest:
     require_sct: bool = True
     require_tlog: bool = True
     keychain: Keychain | None = None
+    audit: bool = False  # --all: check every signature in every place, not up to the first pass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +91,7 @@ class _Context:
     checks: SignatureChecks
     lookups: tuple[_Lookup, ...]
     recursive: bool
+    audit: bool
 
 
 def verify_images(
@@ -119,7 +131,11 @@ def verify_images(
         else Registries(keychain=request.keychain, insecure=request.insecure_registries)
     )
     ctx = _Context(
-        registries=pool, checks=checks, lookups=tuple(lookups), recursive=request.recursive
+        registries=pool,
+        checks=checks,
+        lookups=tuple(lookups),
+        recursive=request.recursive,
+        audit=request.audit,
     )
     try:
         with ThreadPoolExecutor(max_workers=min(_WORKERS, len(refs))) as workers:
@@ -255,17 +271,30 @@ def _verify_digest(
     digest: Digest,
     notes: list[str],
 ) -> ImageResult:
-    """Look in every place; a lookup that fails does not stop the others (cosign falls back
-    from referrers to `.sig` too), but an image is only "unsigned" when every lookup worked."""
+    """Look in each place in cosign v3's order (bundles, then `.sig`) until a signature passes,
+    or in every place with `audit`. A lookup that fails does not stop the others (cosign falls
+    back from referrers to `.sig` too), but an image is only "unsigned" when every lookup
+    worked. Stopping early never changes the verdict: an image passes when any one signature
+    passes, and a failed lookup still turns "unsigned" into "could not look"."""
     found: list[FoundSignature] = []
+    others: list[str] = []
     looked: list[str] = []
     error: UnreachableError | None = None
     for lookup in ctx.lookups:
+        if not ctx.audit and any(s.outcome.passed for s in found):
+            break
         try:
-            found += lookup(client, ctx.checks, repo, digest, looked)
+            got = lookup(client, ctx.checks, repo, digest, looked, first_pass=not ctx.audit)
         except UnreachableError as exc:
             _log.debug("lookup in %s failed for %s", repo.name, digest, exc_info=True)
             error = error or exc
+            continue
+        found += got.signatures
+        others += got.others
+    if others and not found:
+        notes.append(f"found instead: {'; '.join(others)}")
+    elif others:
+        notes.extend(f"also found {other}" for other in others)
     if any(s.outcome.passed for s in found):
         status = ImageStatus.VERIFIED
         if error is not None:

@@ -9,11 +9,17 @@ with a signature comes back as its outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from shipsign.errors import InputError
-from shipsign.formats.bundle_ref import bundle_layer, is_bundle_referrer
+from shipsign.formats.bundle_ref import (
+    ANNOTATION_PREDICATE,
+    COSIGN_SIGN_PREDICATE,
+    bundle_layer,
+    is_bundle_referrer,
+    statement_predicate_type,
+)
 from shipsign.formats.legacy_sig import decode_legacy_signature
 from shipsign.formats.sig_manifest import MAX_SIGNATURES
 from shipsign.keyless.bundle_verify import verify_bundle
@@ -31,10 +37,10 @@ from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Descriptor, Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import ReferrersSource, fetch_referrers
+from shipsign.oci.referrers import ReferrersSource, add_tag_entries, fetch_referrers
 from shipsign.verify.report import FoundSignature
 
-__all__ = ["SignatureChecks", "fetch_bundle_signatures", "fetch_legacy_signatures"]
+__all__ = ["Found", "SignatureChecks", "fetch_bundle_signatures", "fetch_legacy_signatures"]
 
 _PAYLOAD_MAX = 1024 * 1024  # a simple-signing payload is a few hundred bytes
 _BUNDLE_MAX = 4 * 1024 * 1024  # a bundle is a few KiB; cap what a hostile registry can send
@@ -90,38 +96,101 @@ class SignatureChecks:
         )
 
 
+@dataclass(slots=True)
+class Found:
+    """What one place held for a digest: signatures (each checked), and what is attached there
+    but is not an image signature (`others`: attestations, described), never counted."""
+
+    signatures: list[FoundSignature] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return any(s.outcome.passed for s in self.signatures)
+
+
 def fetch_bundle_signatures(
     client: RegistryClient,
     checks: SignatureChecks,
     repo: Repository,
     digest: Digest,
     looked: list[str],
-) -> list[FoundSignature]:
-    """Check every bundle referrer of `digest`; append where we looked to `looked`."""
-    listed = fetch_referrers(client, repo, digest, also_tag=True)
-    if listed.source is ReferrersSource.API:
-        looked.append(f"{repo.name} referrers API")
-        looked.append(f"{repo.name}:{digest.tag_form} (referrers tag)")
-    else:
+    *,
+    first_pass: bool = False,
+) -> Found:
+    """Check the bundle referrers of `digest` that are image signatures.
+
+    Where the registry has the referrers API, its list comes first; the fallback tag's entries
+    it does not list are read afterwards (see `shipsign.oci.referrers`). With `first_pass`,
+    stop at the first signature that passes: the tag is then read only when no bundle in the
+    API's list passed, so a signed image costs the list, one manifest and one blob.
+    Appends where it looked to `looked`.
+    """
+    listed = fetch_referrers(client, repo, digest)
+    found = Found()
+    if listed.source is not ReferrersSource.API:
         looked.append(f"{repo.name}:{digest.tag_form} (referrers tag; no referrers API)")
-    found = []
-    for desc in listed.descriptors:
+        _check_referrers(client, checks, repo, digest, listed.descriptors, "", found, first_pass)
+        return found
+    looked.append(f"{repo.name} referrers API")
+    _check_referrers(
+        client, checks, repo, digest, listed.descriptors, "referrers API", found, first_pass
+    )
+    if first_pass and found.passed:
+        return found
+    looked.append(f"{repo.name}:{digest.tag_form} (referrers tag)")
+    more = add_tag_entries(client, repo, digest, listed.descriptors)
+    extra = tuple(d for d in more.descriptors if d.digest in more.tag_only)
+    where = f"referrers tag {digest.tag_form}"
+    _check_referrers(client, checks, repo, digest, extra, where, found, first_pass)
+    return found
+
+
+def _check_referrers(
+    client: RegistryClient,
+    checks: SignatureChecks,
+    repo: Repository,
+    digest: Digest,
+    descriptors: tuple[Descriptor, ...],
+    where: str,
+    found: Found,
+    first_pass: bool,
+) -> None:
+    """Sort and check `descriptors` into `found`; each manifest and blob is fetched once."""
+    where = where or f"referrers tag {digest.tag_form}"
+    for desc in descriptors:
         if not is_bundle_referrer(desc):
             continue
-        api = listed.found_in(desc) is ReferrersSource.API
-        where = "referrers API" if api else f"referrers tag {digest.tag_form}"
+        location = f"{repo.name}@{desc.digest} (bundle referrer, {where})"
+        declared = desc.annotations.get(ANNOTATION_PREDICATE)
+        if declared is not None and declared != COSIGN_SIGN_PREDICATE:
+            found.others.append(_attestation(declared, location))
+            continue  # an attestation by its own account: not fetched, never counted
         manifest = client.fetch_manifest(Reference(repository=repo, digest=desc.digest))
         layer = bundle_layer(manifest) if manifest is not None else None
         if layer is None:
             continue  # another kind of referrer (SBOM, attestation in another format, ...)
-        location = f"{repo.name}@{desc.digest} (bundle referrer, {where})"
         blob = client.fetch_blob(repo, layer.digest, max_bytes=_BUNDLE_MAX)
         if blob is None:
             outcome = _missing(SignatureFormat.BUNDLE, layer.digest, location)
         else:
+            predicate = statement_predicate_type(blob)
+            if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
+                found.others.append(_attestation(predicate, location))
+                continue  # whatever it proves, it is not a signature of the image
             outcome = checks.bundle(blob, digest, where=location)
-        found.append(FoundSignature(location=location, outcome=outcome, manifest=desc.digest))
-    return found
+        found.signatures.append(
+            FoundSignature(location=location, outcome=outcome, manifest=desc.digest)
+        )
+        if first_pass and outcome.passed:
+            return
+
+
+def _attestation(predicate: str, location: str) -> str:
+    return (
+        f"an in-toto attestation (predicate {predicate}) at {location}: "
+        "an attestation is not a signature of the image, so it is not counted"
+    )
 
 
 def fetch_legacy_signatures(
@@ -130,14 +199,18 @@ def fetch_legacy_signatures(
     repo: Repository,
     digest: Digest,
     looked: list[str],
-) -> list[FoundSignature]:
-    """Check every layer of `digest`'s `.sig` manifest; append where we looked to `looked`."""
+    *,
+    first_pass: bool = False,
+) -> Found:
+    """Check the layers of `digest`'s `.sig` manifest (with `first_pass`, up to the first that
+    passes); append where we looked to `looked`."""
     tag = f"{digest.tag_form}.sig"
     where = f"{repo.name}:{tag}"
     looked.append(where)
+    found = Found()
     manifest = client.fetch_manifest(Reference(repository=repo, tag=tag))
     if manifest is None:
-        return []
+        return found
     if isinstance(manifest, Index):
         failure = CheckFailure(
             check=Check.PAYLOAD.value,
@@ -146,8 +219,10 @@ def fetch_legacy_signatures(
             where=where,
         )
         outcome = _outcome(SignatureFormat.LEGACY, failure)
-        return [FoundSignature(location=where, outcome=outcome, manifest=manifest.digest)]
-    found = []
+        found.signatures.append(
+            FoundSignature(location=where, outcome=outcome, manifest=manifest.digest)
+        )
+        return found
     # cosign's limit: each layer is a fetch of up to 1 MiB, and a registry (or anyone who may
     # push to the repository) decides how many there are.
     for n, layer in enumerate(manifest.layers[:MAX_SIGNATURES]):
@@ -157,9 +232,13 @@ def fetch_legacy_signatures(
             outcome = _missing(SignatureFormat.LEGACY, layer.digest, location)
         else:
             outcome = checks.legacy(payload, layer, digest)
-        found.append(FoundSignature(location=location, outcome=outcome, manifest=manifest.digest))
+        found.signatures.append(
+            FoundSignature(location=location, outcome=outcome, manifest=manifest.digest)
+        )
+        if first_pass and outcome.passed:
+            return found
     if len(manifest.layers) > MAX_SIGNATURES:
-        found.append(_too_many(manifest, where))
+        found.signatures.append(_too_many(manifest, where))
     return found
 
 

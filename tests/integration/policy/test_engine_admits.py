@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from integration.verify.signed_images import run_cli
-from stack.policy_tester import PolicyTester, AdmissionRun, split_export
+from stack.policy_tester import AdmissionRun, PolicyTester, split_export
 from stack.raw_registry import RawClient, sha256
 from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
@@ -112,8 +111,8 @@ def scene(
     registry: Registry,
     sigstore_stack: SigstoreStack,
     github_oidc: GitHubOidc,
-) -> Iterator[Scene]:
-    yield _scene(
+) -> Scene:
+    return _scene(
         str(request.param), tmp_path, monkeypatch, capsys, registry, sigstore_stack, github_oidc
     )
 
@@ -195,7 +194,8 @@ def test_the_anchors_are_what_refuse_the_prefix_attack(
     assert scene.check(image).denied
     text = scene.policy.read_text(encoding="utf-8")
     anchored = "subjectRegExp: '^https://github"
-    assert text.count(anchored) == 1 and text.count("$'") == 1, text
+    assert text.count(anchored) == 1, text
+    assert text.count("$'") == 1, text
     unanchored = scene.folder / "unanchored.yaml"
     unanchored.write_text(
         text.replace(anchored, "subjectRegExp: 'https://github").replace("$'", "'")

@@ -160,6 +160,9 @@ def test_two_signers_at_once_keep_both_signatures(
                 "-m",
                 "shipsign",
                 *argv(stack, t, registry),
+                # --force: both must write, however the two start. Without it the slower one
+                # may find the other's signature (same identity) and rightly skip.
+                "--force",
                 "--output",
                 "json",
                 image,

@@ -64,8 +64,9 @@ def _verify(
     oidc: GitHubOidc,
     stack: SigstoreStack,
     image: str,
+    *flags: str,
 ) -> dict[str, Any]:
-    run: VerifyRun = verify_on_stack(capsys, image, oidc, stack, "--output", "json")
+    run: VerifyRun = verify_on_stack(capsys, image, oidc, stack, "--output", "json", *flags)
     assert run.code == 0, f"{run.out}\n{run.err}"
     [result] = run.json()["images"]
     assert result["verified"], result
@@ -194,7 +195,10 @@ def test_bundles_in_the_api_list_and_under_the_fallback_tag_are_all_found(
     # The registry lists every manifest with a subject, the tagged one too (as the spec asks).
     assert sorted(m["digest"] for m in _api_list(reg, repo, digest)) == both
 
-    result = _verify(capsys, github_oidc, stack, f"{reg.host}/{repo}@{digest}")
+    # the default stops at the first bundle that passes; --all finds every one of them
+    first = _verify(capsys, github_oidc, stack, f"{reg.host}/{repo}@{digest}")
+    assert len(first["signatures"]) == 1
+    result = _verify(capsys, github_oidc, stack, f"{reg.host}/{repo}@{digest}", "--all")
 
     found = {s["location"].split("@")[1].split(" ")[0] for s in result["signatures"]}
     assert found == set(both)
@@ -233,7 +237,7 @@ def test_a_bundle_only_the_fallback_tag_lists_is_found_beside_the_api(
         assert after["referrers"] == "api"
         proxy.reset_log()
 
-        result = _verify(capsys, github_oidc, stack, image)
+        result = _verify(capsys, github_oidc, stack, image, "--all")
 
         paths = [r.path for r in proxy.requests]
     locations = sorted(s["location"] for s in result["signatures"])

@@ -87,7 +87,11 @@ def test_json_output_has_the_facts(
         assert sig["location"] == f"{signed.repository}:{signed.digest.tag_form}.sig layer 0"
     else:
         assert "(bundle referrer, referrers tag " in sig["location"]
-    assert f"{signed.repository}:{signed.digest.tag_form}.sig" in result["looked_in"]
+    sig_tag = f"{signed.repository}:{signed.digest.tag_form}.sig"
+    # bundles are read first; a bundle that passes ends the search (--all reads on)
+    assert (sig_tag in result["looked_in"]) is (fmt == "legacy")
+    audit = verify(signed, "--output", "json", "--all")
+    assert sig_tag in audit.json()["images"][0]["looked_in"]
 
 
 def test_bundle_found_through_the_referrers_api(
@@ -105,9 +109,16 @@ def test_bundle_found_through_the_referrers_api(
     assert f"{image.repository} referrers API" in result["looked_in"]
     paths = [r.path for r in fault_proxy.requests]
     assert f"/v2/{repo}/referrers/{image.digest}" in paths
-    # The fallback tag is read too: a registry may not list there what it had before the API.
-    assert f"/v2/{repo}/manifests/{image.digest.tag_form}" in paths
-    assert f"{image.repository}:{image.digest.tag_form} (referrers tag)" in result["looked_in"]
+    # A bundle in the API's list passed: the fallback tag is not read, and that is all it took
+    # (the list, the referrer manifest, the bundle blob).
+    assert f"/v2/{repo}/manifests/{image.digest.tag_form}" not in paths
+    assert [r.method for r in fault_proxy.requests] == ["GET", "GET", "GET"]
+    # With --all the tag is read too: a registry may not list there what it had before the API.
+    fault_proxy.reset_log()
+    audit = verify(image, "--output", "json", "--all")
+    assert f"/v2/{repo}/manifests/{image.digest.tag_form}" in [r.path for r in fault_proxy.requests]
+    looked = audit.json()["images"][0]["looked_in"]
+    assert f"{image.repository}:{image.digest.tag_form} (referrers tag)" in looked
 
 
 @pytest.mark.parametrize(
