@@ -390,10 +390,9 @@ class FakeGitHub:
             return answer
 
     def _answer_locked(self, call: Call, token: str | None) -> Answer:
-        if call.path.startswith("/_storage/"):
-            return self._storage(call)
+        storage = call.path.startswith("/_storage/")  # signed URLs: no token wanted
         grant: _Grant | None = None
-        if token is not None:
+        if token is not None and not storage:
             grant = self._tokens.get(token)
             if grant is None:
                 return Answer(401, error_body("Bad credentials", 401))
@@ -401,6 +400,8 @@ class FakeGitHub:
         fault = self._take_fault(call.method, target)
         if fault is not None:
             return self._fault(call, fault)
+        if storage:
+            return self._storage(call)
         found = self._route(call)
         if found is None:
             return Answer(404, error_body("Not Found", 404))
