@@ -1,7 +1,8 @@
 """Use cases that only look: `resolve` images to digests and show the `tree` of what is
 attached to an image (legacy `.sig`/`.att`/`.sbom` tags and referrers).
 
-Plain functions over `oci` and `keyless.certs`; front ends render what they return.
+Plain functions over `oci` and `signatures` (who signed a `.sig` layer, what a referrer
+says it is); front ends render what they return.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shipsign.errors import InputError
-from shipsign.keyless.certs import CertIdentity, parse_cert_identity
+from shipsign.keyless.certs import CertIdentity
 from shipsign.oci import (
     MANIFEST_MAX_BYTES,
     Descriptor,
@@ -28,6 +29,7 @@ from shipsign.oci import (
     decode_config_platform,
     fetch_referrers,
 )
+from shipsign.signatures import Kind, classify_referrer, layer_signer
 
 __all__ = [
     "AttachmentKind",
@@ -41,7 +43,6 @@ __all__ = [
     "resolve_images",
 ]
 
-_CERTIFICATE = "dev.sigstore.cosign/certificate"
 _WORKERS = 8
 
 
@@ -192,6 +193,12 @@ class TreeReport:
         """Whether nothing at all is attached."""
         return not self.legacy and not self.referrers.descriptors
 
+    @staticmethod
+    def referrer_kind(descriptor: Descriptor) -> Kind | None:
+        """What a listed referrer is by its own entry (an attestation, not a Sigstore bundle);
+        None when only its content could tell (tree fetches no referrer)."""
+        return classify_referrer(descriptor)[0]
+
 
 def fetch_tree(request: TreeRequest, *, registries: Registries | None = None) -> TreeReport:
     """List the legacy tags and referrers of an image, as `cosign tree` does.
@@ -222,13 +229,9 @@ def fetch_tree(request: TreeRequest, *, registries: Registries | None = None) ->
 
 
 def _legacy_layer(layer: Descriptor) -> LegacyLayer:
-    pem = layer.annotations.get(_CERTIFICATE)
-    if not pem:
-        return LegacyLayer(digest=layer.digest, media_type=layer.media_type)
-    try:
-        signer = parse_cert_identity(pem)
-    except InputError as exc:
+    signer = layer_signer(layer)
+    if isinstance(signer, InputError):
         return LegacyLayer(
-            digest=layer.digest, media_type=layer.media_type, certificate_problem=exc.what
+            digest=layer.digest, media_type=layer.media_type, certificate_problem=signer.what
         )
     return LegacyLayer(digest=layer.digest, media_type=layer.media_type, signer=signer)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from shipsign.checks import SignatureOutcome
 from shipsign.formats.legacy_sig import (
     BUNDLE_ANNOTATION,
     CERTIFICATE_ANNOTATION,
@@ -22,12 +23,11 @@ from shipsign.formats.legacy_sig import (
     decode_legacy_signature,
 )
 from shipsign.keyless.bundle_verify import verify_bundle
-from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.keys import VerificationKey
 from shipsign.keyless.legacy_verify import verify_legacy_signature
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
+from shipsign.legacy_signature import LegacySignature
 
 CORPUS = Path(os.environ.get("SHIPSIGN_INTEROP") or Path(__file__).resolve().parent / "corpus")
 PRODUCTION_ROOT = CORPUS / "trust" / "production.trusted_root.json"

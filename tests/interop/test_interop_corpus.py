@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from interop.corpus import case_names, case_signer, load_case, verify_case
-from shipsign.keyless.checks import SignatureOutcome
+from shipsign.checks import SignatureOutcome
 
 # meta.json's why_invalid, in shipsign's check names: the exact set of checks that must fail.
 EXPECTED_FAILURES: dict[str, frozenset[str]] = {

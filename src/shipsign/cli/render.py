@@ -19,6 +19,7 @@ from shipsign.secret import redact
 if TYPE_CHECKING:
     from shipsign.inspect import LegacyAttachment, ResolvedImage, TreeReport
     from shipsign.oci import Descriptor
+    from shipsign.signatures import Kind
 
 __all__ = ["error", "error_line", "out", "resolved", "tree", "warn"]
 # Every line written here goes through `redact` (shipsign.secret), results and JSON included.
@@ -107,7 +108,10 @@ def tree(report: TreeReport, *, output: str) -> None:
         else f"the fallback tag {report.digest.tag_form}"
     )
     nodes.append(
-        (f"referrers from {where}: {len(found) or 'none'}", [_referrer_node(d) for d in found])
+        (
+            f"referrers from {where}: {len(found) or 'none'}",
+            [_referrer_node(d, report.referrer_kind(d)) for d in found],
+        )
     )
     out("\n".join([report.reference, *_draw(nodes, "")]))
 
@@ -148,8 +152,10 @@ def _legacy_node(attachment: LegacyAttachment) -> _Node:
     return (f"{kind}: tag {attachment.tag}, {count} layer{'s' * (count != 1)}", layers)
 
 
-def _referrer_node(d: Descriptor) -> _Node:
+def _referrer_node(d: Descriptor, kind: Kind | None) -> _Node:
     text = f"{d.digest} {_field(d.artifact_type or d.media_type)}"
+    if kind is not None:  # what the entry says; a signature is only known from its content
+        text += f"\n  kind: {kind.value} (not an image signature)"
     text += "".join(f"\n  {_field(k)}: {_field(v)}" for k, v in sorted(d.annotations.items()))
     return (text, [])
 
@@ -181,7 +187,8 @@ def _tree_json(report: TreeReport) -> dict[str, object]:
             "source": report.referrers.source.value,
             "manifests": [
                 {"digest": str(d.digest), "mediaType": d.media_type, "size": d.size,
-                 "artifactType": d.artifact_type, "annotations": dict(d.annotations)}
+                 "artifactType": d.artifact_type, "annotations": dict(d.annotations),
+                 "kind": kind.value if (kind := report.referrer_kind(d)) else None}
                 for d in report.referrers.descriptors
             ],
         },

@@ -1,7 +1,7 @@
 """cosign's legacy `.sig` signature layer: the simple-signing payload, the layer annotations and
 the `dev.sigstore.cosign/bundle` Rekor bundle, decoded from and encoded to Go's exact bytes.
 
-Pure. The value types live in `shipsign.keyless.material` (the verifier needs them); the `.sig`
+Pure. The value types live in `shipsign.legacy_signature` (the verifier needs them); the `.sig`
 manifest and config are built in `sig_manifest`. Wire formats: formats.md §1.2, §1.4, §1.5.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from shipsign.checks import Check, CheckFailure
 from shipsign.errors import InputError
-from shipsign.keyless.checks import Check, CheckFailure
-from shipsign.keyless.material import (
+from shipsign.legacy_signature import (
     SIMPLE_SIGNING_MEDIA_TYPE,
     SIMPLE_SIGNING_TYPE,
     LegacySignature,

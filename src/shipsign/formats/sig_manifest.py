@@ -15,7 +15,7 @@ from typing import Any
 
 from shipsign.errors import InputError
 from shipsign.formats.legacy_sig import encode_annotations
-from shipsign.keyless.material import LegacySignature
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import go_json
 from shipsign.oci.media import (
     DOCKER_MANIFEST,

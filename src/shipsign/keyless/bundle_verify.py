@@ -24,8 +24,7 @@ from sigstore.models import Bundle
 from sigstore.verify import Verifier
 from sigstore_models.common.v1 import HashAlgorithm
 
-from shipsign.errors import InputError
-from shipsign.keyless.checks import (
+from shipsign.checks import (
     Check,
     CheckFailure,
     SignatureFacts,
@@ -33,6 +32,7 @@ from shipsign.keyless.checks import (
     SignatureOutcome,
     run_check,
 )
+from shipsign.errors import InputError
 from shipsign.keyless.fulcio_identity import signer
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustSource, load_trust_material

@@ -17,7 +17,7 @@ from cryptography.x509.verification import (
     Store,
 )
 
-from shipsign.keyless.checks import Check, CheckFailure
+from shipsign.checks import Check, CheckFailure
 from shipsign.keyless.trust_material import FulcioAuthority, TrustMaterial
 
 __all__ = [

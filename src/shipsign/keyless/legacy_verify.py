@@ -17,6 +17,14 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from shipsign.checks import (
+    Check,
+    CheckFailure,
+    SignatureFacts,
+    SignatureFormat,
+    SignatureOutcome,
+    run_check,
+)
 from shipsign.errors import InputError
 from shipsign.keyless.certificate import (
     check_certificate_chain,
@@ -25,17 +33,8 @@ from shipsign.keyless.certificate import (
     parse_certificate,
     parse_certificate_chain,
 )
-from shipsign.keyless.checks import (
-    Check,
-    CheckFailure,
-    SignatureFacts,
-    SignatureFormat,
-    SignatureOutcome,
-    run_check,
-)
 from shipsign.keyless.fulcio_identity import signer
 from shipsign.keyless.keys import VerificationKey, signature_problem
-from shipsign.keyless.material import SIMPLE_SIGNING_TYPE, LegacySignature
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.rekor import (
     check_rekor_body,
@@ -45,6 +44,7 @@ from shipsign.keyless.rekor import (
 )
 from shipsign.keyless.sct import check_sct
 from shipsign.keyless.trust_material import TrustMaterial, TrustSource, load_trust_material
+from shipsign.legacy_signature import SIMPLE_SIGNING_TYPE, LegacySignature
 
 __all__ = ["verify_legacy_signature"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 from cryptography import x509
 
+from shipsign.checks import Check, CheckFailure
 from shipsign.errors import InputError
-from shipsign.keyless.checks import Check, CheckFailure
 from shipsign.keyless.fulcio_identity import (
     certificate_issuer,
     fulcio_extension,

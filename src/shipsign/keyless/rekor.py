@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_public_key
 
-from shipsign.keyless.checks import Check, CheckFailure
+from shipsign.checks import Check, CheckFailure
 from shipsign.keyless.keys import VerificationKey
-from shipsign.keyless.material import RekorBundle
 from shipsign.keyless.trust_material import TrustMaterial
+from shipsign.legacy_signature import RekorBundle
 
 __all__ = ["check_rekor_body", "check_rekor_set", "go_b64decode", "integrated_datetime"]
 

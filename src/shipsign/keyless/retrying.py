@@ -18,7 +18,7 @@ from enum import Enum
 from typing import TypeVar
 
 from shipsign.errors import UnreachableError
-from shipsign.retry import RetryPolicy
+from shipsign.retry import RetryClock, RetryPolicy, retry_call
 
 __all__ = [
     "Failure",
@@ -158,9 +158,8 @@ class ServiceCalls:
     ) -> None:
         self._classify = classify
         self._policy = policy or RetryPolicy()
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        now = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = RetryClock(sleep=sleep, monotonic=monotonic, now=now)
         self._lock = threading.Lock()
         self._tallies: dict[Service, _Tally] = {s: _Tally() for s in Service}  # guarded by _lock
 
@@ -181,9 +180,8 @@ class ServiceCalls:
         if deadline is not None:
             policy = replace(policy, deadline=max(0.0, min(policy.deadline, deadline)))
         self._count(service, calls=1)
-        start = self._monotonic()
-        attempt = 1
-        while True:
+
+        def attempt(n: int) -> T | Failure:
             self._count(service, attempts=1)
             try:
                 return operation()
@@ -194,16 +192,25 @@ class ServiceCalls:
                     raise
                 if failure.status is not None and not policy.retryable(failure.status):
                     self._count(service, failed=1)
-                    raise Refused(service, where, failure, attempt) from exc
-                spent = self._monotonic() - start
-                wait = policy.delay(attempt + 1, failure.retry_after, spent, now=self._clock())
-                if wait is None:
-                    self._count(service, failed=1)
-                    raise self._gave_up(service, where, failure, attempt, policy) from exc
-                _log.debug("%s %s: %s; retry in %.2fs", service.value, where, failure.why, wait)
-                self._count(service, reason=failure.why)
-                self._sleep(wait)
-                attempt += 1
+                    raise Refused(service, where, failure, n) from exc
+                return failure
+
+        def gave_up(failure: Failure, attempts: int) -> ServiceUnreachable:
+            self._count(service, failed=1)
+            return self._gave_up(service, where, failure, attempts, policy)
+
+        def counted(failure: Failure, _: int, wait: float) -> None:
+            _log.debug("%s %s: %s; retry in %.2fs", service.value, where, failure.why, wait)
+            self._count(service, reason=failure.why)
+
+        return retry_call(
+            attempt,
+            transient=Failure,
+            policy=policy,
+            gave_up=gave_up,
+            clock=self._clock,
+            on_retry=counted,
+        )
 
     def record_recovered(self, service: Service) -> None:
         """Count an upload whose 409 answer led to the entry already in the log."""

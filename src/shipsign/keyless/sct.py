@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.certificate_transparency import LogEntryType, SignedCertificateTimestamp
 
-from shipsign.keyless.checks import Check, CheckFailure
+from shipsign.checks import Check, CheckFailure
 from shipsign.keyless.trust_material import TrustMaterial
 
 __all__ = ["check_sct"]

@@ -26,11 +26,11 @@ from sigstore.sign import Signer
 from shipsign.errors import InputError, ShipsignError
 from shipsign.keyless.http import classify_failure
 from shipsign.keyless.identity import IdentityToken
-from shipsign.keyless.material import RekorBundle
 from shipsign.keyless.retrying import Service, ServiceCalls, ServiceStats, ServiceUnreachable
 from shipsign.keyless.services import ServiceClients
 from shipsign.keyless.sigstore_private import ExpiredCertificate
 from shipsign.keyless.trust import Trust
+from shipsign.legacy_signature import RekorBundle
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret, redact
 

@@ -7,7 +7,6 @@ single-attempt PUT per read-merge-write cycle, then a read back after a settle t
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from shipsign.errors import RegistryError, ShipsignError
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Repository
+from shipsign.retry import RetryPolicy
 
 __all__ = [
     "FRESH_READ",
@@ -58,10 +58,14 @@ def settle_time(spent: float) -> float:
     return min(_MAX_SETTLE, FRESH_READ + max(_MIN_SETTLE, 3 * spent))
 
 
+# Full jitter: spreads concurrent writers apart so that one of them wins each round.
+_RACE = RetryPolicy(base=0.05, cap=1.0, spread=1.0)
+
+
 def backoff(attempt: int) -> float:
-    """A random wait before write `attempt + 1` of a shared tag."""
-    # Full jitter: spreads concurrent writers apart so that one of them wins each round.
-    return random.uniform(0, min(1.0, 0.05 * 2**attempt))  # noqa: S311  # not cryptographic
+    """A random wait before write `attempt + 1` of a shared tag: up to 0.05 s · 2^attempt,
+    at most 1 s."""
+    return _RACE.backoff(attempt + 2)
 
 
 class WriteRounds:

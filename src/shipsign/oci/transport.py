@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from shipsign.errors import RegistryError
-from shipsign.retry import RetryPolicy
+from shipsign.retry import RetryClock, RetryPolicy, retry_call
 from shipsign.secret import redact
 
 __all__ = [
@@ -43,6 +43,16 @@ _RETRYABLE_EXC = (
 )
 
 ResponseHook = Callable[..., Any]  # requests' hook signature: (response, **kwargs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Transient:
+    """A try that failed in a way another try may fix (`retry.Transient`)."""
+
+    why: str  # "HTTP 503", "ConnectionError (...)"
+    retry_after: str | None = None
+    status: int | None = None
+    codes: tuple[tuple[str, str], ...] = ()  # the registry's error codes and messages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +126,9 @@ class Transport:
         proxies: Mapping[str, str] | None = None,
         response_hook: ResponseHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: RetryClock | None = None,
     ) -> None:
+        """`clock` (sleep, elapsed time, wall clock for `Retry-After` dates) replaces `sleep`."""
         session = requests.Session()
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
@@ -129,7 +141,7 @@ class Transport:
         self._retry = retry or RetryPolicy()
         self._proxies = dict(proxies or {})
         self._hooks = {"response": [response_hook]} if response_hook else {}
-        self._sleep = sleep
+        self._clock = clock or RetryClock(sleep=sleep)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -153,10 +165,9 @@ class Transport:
         and `Retry-After` of the last answer), on TLS failure, or when a success body exceeds
         `max_bytes`. `retry=False` makes a single attempt: what would have been retried raises.
         """
-        start = time.monotonic()
-        attempt = 1
-        codes: tuple[tuple[str, str], ...]
-        while True:
+        policy = self._retry if retry else replace(self._retry, attempts=1)
+
+        def attempt(_: int) -> Reply | _Transient:
             try:
                 reply = self._follow(
                     call, method, url, headers or {}, body, max_bytes, follow_redirects
@@ -164,32 +175,43 @@ class Transport:
             except _RETRYABLE_EXC as exc:
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise self._tls_error(call, method, url, exc) from exc
-                why, status, retry_after, codes = _describe(exc), None, None, ()
+                return _Transient(why=_describe(exc))
             except requests.RequestException as exc:  # not worth retrying: e.g. a bad URL
                 raise _error(call, method, url, "the request failed", found=_describe(exc)) from exc
-            else:
-                if reply.status not in self._retry.statuses:
-                    return reply
-                codes = parse_registry_errors(reply.body)
-                why, status = f"HTTP {reply.status}", reply.status
-                retry_after = reply.headers.get("retry-after")
-            spent = time.monotonic() - start
-            wait = self._retry.delay(attempt + 1, retry_after, spent) if retry else None
-            if wait is None:
-                raise _error(
-                    call,
-                    method,
-                    url,
-                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}",
-                    status=status,
-                    codes=tuple(c for c, _ in codes),
-                    retry_after=retry_after,
-                    found=why + "".join(f' {c} "{m}"' for c, m in codes[:2]),
-                    hint="the registry is down, overloaded or unreachable; try again later",
-                )
-            _log.debug("%s %s: %s; retry %d in %.2fs", method, url_path(url), why, attempt, wait)
-            self._sleep(wait)
-            attempt += 1
+            if reply.status not in self._retry.statuses:
+                return reply
+            return _Transient(
+                why=f"HTTP {reply.status}",
+                status=reply.status,
+                retry_after=reply.headers.get("retry-after"),
+                codes=parse_registry_errors(reply.body),
+            )
+
+        def gave_up(last: _Transient, attempts: int) -> RegistryError:
+            return _error(
+                call,
+                method,
+                url,
+                f"gave up after {attempts} attempt{'s' if attempts > 1 else ''}",
+                status=last.status,
+                codes=tuple(c for c, _ in last.codes),
+                retry_after=last.retry_after,
+                found=last.why + "".join(f' {c} "{m}"' for c, m in last.codes[:2]),
+                hint="the registry is down, overloaded or unreachable; try again later",
+            )
+
+        def log(last: _Transient, attempts: int, wait: float) -> None:
+            path = url_path(url)
+            _log.debug("%s %s: %s; retry %d in %.2fs", method, path, last.why, attempts, wait)
+
+        return retry_call(
+            attempt,
+            transient=_Transient,
+            policy=policy,
+            gave_up=gave_up,
+            clock=self._clock,
+            on_retry=log,
+        )
 
     def _follow(
         self,

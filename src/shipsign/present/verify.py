@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipsign.keyless.checks import CheckFailure, SignatureFacts, SignatureOutcome
+from shipsign.checks import CheckFailure, SignatureFacts, SignatureOutcome
 from shipsign.verify import BlobReport, FoundSignature, ImageResult, ImageStatus, VerifyReport
 
 __all__ = [

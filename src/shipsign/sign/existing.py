@@ -14,25 +14,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from shipsign.errors import InputError
-from shipsign.formats.bundle_ref import (
-    ANNOTATION_PREDICATE,
-    COSIGN_SIGN_PREDICATE,
-    bundle_layer,
-    is_bundle_referrer,
-)
-from shipsign.formats.legacy_sig import CERTIFICATE_ANNOTATION, decode_legacy_signature
-from shipsign.keyless.bundle_verify import verify_bundle
-from shipsign.keyless.certs import parse_cert_identity
-from shipsign.keyless.legacy_verify import verify_legacy_signature
+from shipsign.formats.legacy_sig import decode_legacy_signature
+from shipsign.keyless.certs import CertIdentity
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import RegistryClient
-from shipsign.oci.media import Index, Manifest
+from shipsign.oci.media import Descriptor, Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.oci.referrers import ReferrersResult
+from shipsign.oci.referrers import ReferrersResult, ReferrersSource
 from shipsign.oci.shared_tag import FRESH_READ, Clock
 from shipsign.sign.statement import read_claims
+from shipsign.signatures import (
+    Candidate,
+    Kind,
+    SignatureChecks,
+    layer_signer,
+    legacy_candidates,
+    referrer_candidates,
+    signature_tag,
+)
 
 __all__ = [
     "Existing",
@@ -43,9 +43,6 @@ __all__ = [
     "find_legacy",
     "signature_tag",
 ]
-
-_PAYLOAD_MAX = 1024 * 1024
-_BUNDLE_MAX = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +58,11 @@ class Mine:
     @property
     def policy(self) -> IdentityPolicy:
         return IdentityPolicy.exact(identity=self.identity, issuer=self.issuer)
+
+    @property
+    def checks(self) -> SignatureChecks:
+        """Our signature is checked as any consumer's verify would check it."""
+        return SignatureChecks(trust=self.trust, policy=self.policy, now=self.now)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,11 +89,6 @@ class SigRead:
         return now - self.read_at <= FRESH_READ
 
 
-def signature_tag(digest: Digest) -> str:
-    """cosign's legacy signature tag: `sha256-<hex>.sig`."""
-    return f"{digest.tag_form}.sig"
-
-
 def fetch_sig(
     client: RegistryClient, repo: Repository, digest: Digest, *, clock: Clock = time.monotonic
 ) -> SigRead:
@@ -107,33 +104,15 @@ def find_legacy(
 ) -> Existing | None:
     """Look for our signature among the layers of the `.sig` manifest `read` found (network:
     the payloads of layers certified for us; the others are not even fetched)."""
-    tag = signature_tag(digest)
-    manifest = read.manifest
-    if not isinstance(manifest, Manifest):
-        return None
-    for n, layer in enumerate(manifest.layers):
-        if not _certified_for(layer.annotations.get(CERTIFICATE_ANNOTATION), mine):
+    candidates = legacy_candidates(
+        client, repo, digest, read.manifest, select=lambda layer: _certified_for(layer, mine)
+    )
+    for candidate in candidates:
+        if candidate.content is None or not _legacy_claims_are_mine(candidate, repo, mine):
             continue
-        payload = client.fetch_blob(repo, layer.digest, max_bytes=_PAYLOAD_MAX)
-        if payload is None:
-            continue
-        signature = decode_legacy_signature(
-            payload, layer.annotations, layer_digest=str(layer.digest), media_type=layer.media_type
-        )
-        claims = signature.claims
-        if claims is None or claims.docker_reference != repo.name:
-            continue  # e.g. copied from another registry: not the signature we would add here
-        if dict(claims.optional or {}) != dict(mine.annotations):
-            continue
-        outcome = verify_legacy_signature(
-            signature, image_digest=str(digest), now=mine.now, trust=mine.trust, policy=mine.policy
-        )
-        if outcome.passed:
-            return Existing(
-                manifest=manifest.digest,
-                log_index=outcome.facts.log_index,
-                where=f"{repo.name}:{tag} layer {n}",
-            )
+        found = _if_valid(mine, candidate, digest, where=candidate.location)
+        if found is not None:
+            return found
     return None
 
 
@@ -141,38 +120,53 @@ def find_bundle(
     client: RegistryClient, repo: Repository, digest: Digest, mine: Mine, listed: ReferrersResult
 ) -> Existing | None:
     """Look for our cosign-sign bundle among `digest`'s referrers as `listed` (network: the
-    manifests and bundles of the candidates)."""
-    for desc in listed.descriptors:
-        predicate = desc.annotations.get(ANNOTATION_PREDICATE)
-        if not is_bundle_referrer(desc) or predicate not in (None, COSIGN_SIGN_PREDICATE):
-            continue  # attestations and other artifacts are not signatures we would add
-        manifest = client.fetch_manifest(Reference(repository=repo, digest=desc.digest))
-        layer = bundle_layer(manifest) if manifest is not None else None
-        if layer is None:
+    manifests and bundles of the candidates; attestations and other artifacts are not
+    signatures we would add, and are not fetched when their entry says what they are)."""
+    api = listed.source is ReferrersSource.API
+    where = "referrers API" if api else f"referrers tag {digest.tag_form}"
+    for candidate in referrer_candidates(client, repo, digest, listed.descriptors, where=where):
+        if candidate.kind is not Kind.SIGNATURE or candidate.content is None:
             continue
-        blob = client.fetch_blob(repo, layer.digest, max_bytes=_BUNDLE_MAX)
-        claims = read_claims(blob, digest) if blob is not None else None
-        if blob is None or claims is None or claims.predicate_type != COSIGN_SIGN_PREDICATE:
+        claims = read_claims(candidate.content, digest)  # its predicate: cosign's sign
+        if claims is None or dict(claims.annotations) != dict(mine.annotations):
             continue
-        if dict(claims.annotations) != dict(mine.annotations):
-            continue
-        outcome = verify_bundle(
-            blob, trust=mine.trust, policy=mine.policy, digest=str(digest), require_dsse=True
-        )
-        if outcome.passed:
-            return Existing(
-                manifest=desc.digest,
-                log_index=outcome.facts.log_index,
-                where=f"{repo.name} bundle referrer {desc.digest}",
-            )
+        at = f"{repo.name} bundle referrer {candidate.manifest}"
+        found = _if_valid(mine, candidate, digest, where=at)
+        if found is not None:
+            return found
     return None
 
 
-def _certified_for(pem: str | None, mine: Mine) -> bool:
-    if pem is None:
+def _if_valid(mine: Mine, candidate: Candidate, digest: Digest, *, where: str) -> Existing | None:
+    """`candidate` as an `Existing` signature when it passes the checks any verify would make."""
+    outcome = mine.checks.check(candidate, digest)
+    if not outcome.passed:
+        return None
+    return Existing(manifest=candidate.manifest, log_index=outcome.facts.log_index, where=where)
+
+
+def _legacy_claims_are_mine(candidate: Candidate, repo: Repository, mine: Mine) -> bool:
+    """Whether a `.sig` layer claims what our signature would: this repository's name (not a
+    copy from another registry) and exactly our annotations."""
+    if candidate.content is None or candidate.layer is None:
         return False
-    try:
-        who = parse_cert_identity(pem)
-    except InputError:
+    layer = candidate.layer
+    signature = decode_legacy_signature(
+        candidate.content,
+        layer.annotations,
+        layer_digest=str(layer.digest),
+        media_type=layer.media_type,
+    )
+    claims = signature.claims
+    if claims is None or claims.docker_reference != repo.name:
         return False
-    return who.identity == mine.identity and who.issuer == mine.issuer
+    return dict(claims.optional or {}) == dict(mine.annotations)
+
+
+def _certified_for(layer: Descriptor, mine: Mine) -> bool:
+    who = layer_signer(layer)
+    return (
+        isinstance(who, CertIdentity)
+        and who.identity == mine.identity
+        and who.issuer == mine.issuer
+    )

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from shipsign.errors import InputError, RegistryError, ShipsignError
 from shipsign.formats.legacy_sig import SIGNATURE_ANNOTATION
 from shipsign.formats.sig_manifest import SignatureImage, build_signature_image
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import SignedPayload
 from shipsign.keyless.trust_material import TrustMaterial
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci.client import RegistryClient
 from shipsign.oci.media import Index, Manifest
 from shipsign.oci.reference import Digest, Reference, Repository

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
+from shipsign.checks import SignatureFormat
 from shipsign.errors import InputError, InternalError, ShipsignError, UnreachableError
-from shipsign.keyless.checks import SignatureFormat
 from shipsign.keyless.retrying import ServiceStats
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci.credentials import Keychain

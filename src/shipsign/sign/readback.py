@@ -14,16 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from shipsign.keyless.checks import SignatureFormat
+from shipsign.checks import SignatureFormat
 from shipsign.keyless.policy import IdentityPolicy
-from shipsign.keyless.trust import TrustOptions
+from shipsign.keyless.trust_material import TrustMaterial
 from shipsign.oci.client import Registries
+from shipsign.retry import RetryPolicy
 from shipsign.sign.model import ReadBack, SignResult, SignStatus
 from shipsign.verify import ImageResult, ImageStatus, SourceFormat, VerifyRequest, verify_images
 
 __all__ = ["read_back"]
 
-_DELAYS = (0.25, 0.5, 1.0, 2.0)  # between rounds: ~4 s in all for read-after-write lag
+# Between rounds, ~4 s in all for read-after-write lag: 0.25, 0.5, 1 and 2 s (no jitter: one
+# reader, nobody to spread apart from).
+_ROUNDS = RetryPolicy(attempts=5, base=0.25, cap=2.0, spread=0.0)
 
 _Key = tuple[str, SignatureFormat]
 
@@ -33,15 +36,14 @@ def read_back(
     *,
     identity: str,
     issuer: str,
-    trust: TrustOptions,
+    trust: TrustMaterial,
     registries: Registries,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[SignResult, ...]:
     """Return `results` with `readback` set for every signature that was written or found.
 
-    Network: the registries (and TUF, for the public instances). Raises `InputError` only for
-    trust material that cannot be loaded.
+    `trust` is the run's, loaded once: every round verifies with it. Network: the registries.
     """
     pending: dict[_Key, list[int]] = {}
     for n, result in enumerate(results):
@@ -50,7 +52,8 @@ def read_back(
     out = list(results)
     policy = IdentityPolicy.exact(identity=identity, issuer=issuer)
     last: dict[_Key, ImageResult] = {}
-    for delay in (*_DELAYS, None):
+    delays = [_ROUNDS.backoff(n) for n in range(2, _ROUNDS.attempts + 1)]
+    for delay in (*delays, None):
         if not pending:
             break
         for key, image in _verify_round(list(pending), policy, trust, registries, now):
@@ -77,7 +80,7 @@ def read_back(
 def _verify_round(
     keys: list[_Key],
     policy: IdentityPolicy,
-    trust: TrustOptions,
+    trust: TrustMaterial,
     registries: Registries,
     now: datetime | None,
 ) -> list[tuple[_Key, ImageResult]]:
@@ -86,7 +89,6 @@ def _verify_round(
         VerifyRequest(
             images=tuple(ref for ref, f in keys if f is fmt),
             policy=policy,
-            trust=trust,
             format=SourceFormat(fmt.value),
             audit=True,  # every signature this run wrote must be confirmed, not just one
         )
@@ -95,7 +97,9 @@ def _verify_round(
     ]
     with ThreadPoolExecutor(max_workers=len(requests)) as workers:
         reports = list(
-            workers.map(lambda r: verify_images(r, registries=registries, now=now), requests)
+            workers.map(
+                lambda r: verify_images(r, registries=registries, now=now, trust=trust), requests
+            )
         )
     return [
         ((image.input, SignatureFormat(request.format.value)), image)

@@ -74,7 +74,7 @@ def sign_images(
                 results,
                 identity=identity,
                 issuer=issuer,
-                trust=request.trust,
+                trust=replace(material, source=trust.source),  # the run's, loaded once
                 registries=pool,
                 now=now,
             )

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from shipsign.checks import SignatureFormat
 from shipsign.errors import InternalError, ShipsignError, UnreachableError
 from shipsign.formats.bundle_ref import BundleArtifact, build_bundle_artifact
 from shipsign.formats.legacy_sig import build_payload
-from shipsign.keyless.checks import SignatureFormat
 from shipsign.keyless.fulcio_identity import certificate_issuer, subject_alternative_names
 from shipsign.keyless.identity import IdentityToken
 from shipsign.keyless.signing import KeylessSigner

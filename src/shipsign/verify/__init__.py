@@ -1,6 +1,7 @@
 """Use case: verify signatures on image digests (`images`) and on files (`blob`).
 
-`lookup` finds and checks the signatures of one digest; `report` holds the results.
+`shipsign.signatures` finds and checks the signatures of one digest; `report` holds the
+results.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipsign.checks import SignatureOutcome
 from shipsign.errors import InputError
 from shipsign.keyless.bundle_verify import verify_bundle
-from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.keyless.trust_material import load_trust_material

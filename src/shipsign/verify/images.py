@@ -1,19 +1,19 @@
 """Use case: verify that image digests were signed by the expected identity.
 
-Finds every signature cosign could have written for a digest (`lookup`), checks each with
-`keyless`, and reports per image (`report`). A negative result is data (`VerifyReport`); only
-bad input raises.
+Finds and checks every signature cosign could have written for a digest
+(`shipsign.signatures`), and reports per image (`report`). A negative result is data
+(`VerifyReport`); only bad input raises.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
 
 from shipsign.errors import InputError, UnreachableError
 from shipsign.keyless.keys import VerificationKey
@@ -24,11 +24,12 @@ from shipsign.oci.client import Registries, RegistryClient
 from shipsign.oci.credentials import Keychain
 from shipsign.oci.media import Index
 from shipsign.oci.reference import Digest, Reference, Repository
-from shipsign.verify.lookup import (
-    Found,
+from shipsign.signatures import (
+    Candidate,
     SignatureChecks,
-    fetch_bundle_signatures,
-    fetch_legacy_signatures,
+    check_candidates,
+    find_bundles,
+    find_legacy,
 )
 from shipsign.verify.report import (
     FoundSignature,
@@ -52,17 +53,8 @@ _log = logging.getLogger(__name__)
 _WORKERS = 8
 
 
-class _Lookup(Protocol):
-    def __call__(
-        self,
-        client: RegistryClient,
-        checks: SignatureChecks,
-        repo: Repository,
-        digest: Digest,
-        looked: list[str],
-        *,
-        first_pass: bool = False,
-    ) -> Found: ...
+# One place cosign writes signatures (`shipsign.signatures.find`): candidates, read lazily.
+_Place = Callable[[RegistryClient, Repository, Digest, list[str]], Iterator[Candidate]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,13 +81,17 @@ class VerifyRequest:
 class _Context:
     registries: Registries
     checks: SignatureChecks
-    lookups: tuple[_Lookup, ...]
+    places: tuple[_Place, ...]
     recursive: bool
     audit: bool
 
 
 def verify_images(
-    request: VerifyRequest, *, registries: Registries | None = None, now: datetime | None = None
+    request: VerifyRequest,
+    *,
+    registries: Registries | None = None,
+    now: datetime | None = None,
+    trust: TrustMaterial | None = None,
 ) -> VerifyReport:
     """Verify every image of `request`; return one result per image, in order.
 
@@ -103,27 +99,30 @@ def verify_images(
     that does not exist) and `UnreachableError` when trust cannot be fetched. Registry failures
     while looking for signatures are per-image `UNREACHABLE` results. Network: the registries
     (plus Sigstore's TUF repository unless the trust is local or `--offline`). `registries`
-    (with its keychain and insecure hosts) replaces the request's.
+    (with its keychain and insecure hosts) replaces the request's; `trust`, material a run
+    loaded already (sign's read-back rounds), replaces the request's trust options.
     """
     refs = [Reference.parse(image) for image in request.images]
     if not refs:
         raise InputError("no image to verify", expected="one or more image references")
     key = _load_key(request.key)
     _check_request(request, keyed=key is not None)
-    trust, source = _load_trust(request, keyed=key is not None)
+    material, source = (
+        (trust, trust.source) if trust is not None else _load_trust(request, keyed=key is not None)
+    )
     checks = SignatureChecks(
-        trust=trust,
+        trust=material,
         policy=request.policy,
         key=key,
         now=now or datetime.now(timezone.utc),
         require_sct=request.require_sct,
         require_tlog=request.require_tlog,
     )
-    lookups: list[_Lookup] = []
+    places: list[_Place] = []
     if request.format is not SourceFormat.LEGACY and key is None:
-        lookups.append(fetch_bundle_signatures)  # cosign v3 looks at bundles first
+        places.append(find_bundles)  # cosign v3 looks at bundles first
     if request.format is not SourceFormat.BUNDLE:
-        lookups.append(fetch_legacy_signatures)
+        places.append(find_legacy)
     own = registries is None
     pool = (
         registries
@@ -133,7 +132,7 @@ def verify_images(
     ctx = _Context(
         registries=pool,
         checks=checks,
-        lookups=tuple(lookups),
+        places=tuple(places),
         recursive=request.recursive,
         audit=request.audit,
     )
@@ -280,17 +279,18 @@ def _verify_digest(
     others: list[str] = []
     looked: list[str] = []
     error: UnreachableError | None = None
-    for lookup in ctx.lookups:
+    for place in ctx.places:
         if not ctx.audit and any(s.outcome.passed for s in found):
             break
+        candidates = place(client, repo, digest, looked)
         try:
-            got = lookup(client, ctx.checks, repo, digest, looked, first_pass=not ctx.audit)
+            got = check_candidates(candidates, ctx.checks, digest, first_pass=not ctx.audit)
         except UnreachableError as exc:
             _log.debug("lookup in %s failed for %s", repo.name, digest, exc_info=True)
             error = error or exc
             continue
         found += got.signatures
-        others += got.others
+        others += [attestation.describe() for attestation in got.attestations]
     if others and not found:
         notes.append(f"found instead: {'; '.join(others)}")
     elif others:

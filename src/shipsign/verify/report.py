@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shipsign.errors import ShipsignError
-from shipsign.keyless.checks import SignatureOutcome
-from shipsign.oci.reference import Digest
+from shipsign.signatures import FoundSignature
 
 __all__ = ["FoundSignature", "ImageResult", "ImageStatus", "SourceFormat", "VerifyReport"]
 
@@ -30,19 +29,6 @@ class ImageStatus(str, Enum):
     FAILED = "failed"  # signatures found, none passed
     UNSIGNED = "unsigned"  # no signature found where we looked
     UNREACHABLE = "unreachable"  # could not look: never reported as unsigned
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FoundSignature:
-    """One signature found for an image, where it was found, and its verdict.
-
-    `manifest` is the signature manifest that holds it in the image's repository: the `.sig`
-    manifest (legacy) or the bundle referrer manifest; None for a bundle read from a file.
-    """
-
-    location: str
-    outcome: SignatureOutcome
-    manifest: Digest | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

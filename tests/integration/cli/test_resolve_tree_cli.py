@@ -356,6 +356,7 @@ def test_tree_lists_referrers_from_the_api(
             "size": len(referrer.raw),
             "artifactType": BUNDLE,
             "annotations": {"dev.sigstore.bundle.content": "dsse-envelope"},
+            "kind": None,  # no predicate on the entry: only the bundle could tell
         }
     ]
 

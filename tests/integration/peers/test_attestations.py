@@ -81,7 +81,10 @@ def test_an_image_with_only_an_attestation_is_unsigned(
         assert code == 1, image
         assert image["status"] == "unsigned", image
         assert image["signatures"] == []
-        (note,) = image["notes"]  # type: ignore[misc]
+        notes = image["notes"]
+        assert isinstance(notes, list)
+        (note,) = notes
+        assert isinstance(note, str)
         assert f"found instead: an in-toto attestation (predicate {SLSA})" in note
     # cosign v3.1.3 differs, on purpose of neither side: with the bundle format, `cosign
     # verify` checks bundle referrers as attestations and filters no predicate type

@@ -44,7 +44,8 @@ def test_a_50_mb_asset_streams_with_flat_memory(fake_github: FakeGitHub, gh: Git
         "token",
         302,
     )
-    assert storage.path.startswith("/_storage/") and storage.status == 200
+    assert storage.path.startswith("/_storage/")
+    assert storage.status == 200
     assert storage.auth is None  # the token does not follow the redirect
 
 

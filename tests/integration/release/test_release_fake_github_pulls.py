@@ -36,11 +36,18 @@ def test_changed_files_are_paginated_and_capped(fake_github: FakeGitHub, gh: Git
 
 
 def test_check_run_annotations_come_50_at_a_time(fake_github: FakeGitHub, gh: GitHubRepo) -> None:
-    def notes(n: int) -> list[dict[str, object]]:
-        return [{"path": "a.yaml", "start_line": i + 1, "end_line": i + 1,
-                 "annotation_level": "failure", "message": "unsigned"} for i in range(n)]  # fmt: skip
+    def notes(n: int) -> list[dict[str, str | int]]:
+        return [
+            {"path": "a.yaml", "start_line": i + 1, "end_line": i + 1,
+             "annotation_level": "failure", "message": "unsigned"}
+            for i in range(n)
+        ]  # fmt: skip
 
-    output = {"title": "shipsign gate", "summary": "| image |", "annotations": notes(50)}
+    output: dict[str, str | list[dict[str, str | int]]] = {
+        "title": "shipsign gate",
+        "summary": "| image |",
+        "annotations": notes(50),
+    }
     run = gh.api.create_check_run("shipsign", HEAD, status="completed", conclusion="failure",
                                   output=output)  # fmt: skip
     assert (run.head_sha, run.conclusion, run.output.annotations_count) == (HEAD, "failure", 50)
@@ -79,4 +86,5 @@ def test_a_forks_token_may_read_but_not_report(
     with pytest.raises(github.GithubException) as err:
         fork.api.get_issue(9).create_comment("hello")
     assert err.value.status == 403
-    assert fake_github.check_runs(REPO) == [] and fake_github.comments(REPO) == []
+    assert fake_github.check_runs(REPO) == []
+    assert fake_github.comments(REPO) == []

@@ -41,7 +41,9 @@ def test_draft_is_found_by_listing_every_page(fake_github: FakeGitHub, gh: GitHu
     for n in range(4):
         fake_github.add_release(REPO, f"v1.{n}.0")
     release = find_release(gh, "v2.0.0")
-    assert release is not None and release.id == draft and release.draft
+    assert release is not None
+    assert release.id == draft
+    assert release.draft
     assert _calls(fake_github) == [
         ("GET", "/releases/tags/v2.0.0", 404),  # the tag endpoint never shows drafts
         ("GET", "/releases", 200),
@@ -74,7 +76,8 @@ def test_a_read_only_token_does_not_see_drafts(
 
 def test_create_release_makes_a_draft(fake_github: FakeGitHub, gh: GitHubRepo) -> None:
     release = open_release(gh, "v3.0.0", create=True)
-    assert release.draft and release.tag == "v3.0.0"
+    assert release.draft
+    assert release.tag == "v3.0.0"
     assert fake_github.releases(REPO) == [(release.id, "v3.0.0", True, False)]
     posts = fake_github.requests("POST")
     assert [r.path for r in posts] == ["/api/v3/repos/acme/app/releases"]

@@ -53,10 +53,10 @@ def test_the_token_is_in_no_log_output_or_error(
     for record in caplog.records:
         texts.append(record.getMessage())
         texts.append(repr(record.args))
-    for exc in errors:
-        texts.append("".join(traceback.format_exception(exc)))
-        assert isinstance(exc, ShipsignError)
-        texts += [exc.what, exc.where, exc.found, exc.hint, exc.expected]
+    for error in errors:
+        texts.append("".join(traceback.format_exception(error)))
+        assert isinstance(error, ShipsignError)
+        texts += [error.what, error.where, error.found, error.hint, error.expected]
     for text in texts:
         assert writer_token not in text
         assert reader_token not in text

@@ -141,7 +141,8 @@ def test_a_502_that_leaves_a_starter_is_cleaned_up_and_retried(
         ("DELETE", 204),
         ("POST", 201),
     ]
-    assert len(waits) == 1 and 0.25 <= waits[0] <= 0.5
+    assert len(waits) == 1
+    assert 0.25 <= waits[0] <= 0.5
     assert fake_github.assets(REPO, rid) == [("f.json", "uploaded", b"content")]
 
 
@@ -171,7 +172,8 @@ def test_the_primary_rate_limit_waits_for_its_reset(
     fake_github.primary_rate_limit("GET", "/releases/tags/", reset_in=3)
     assert open_release(gh, "v1").tag == "v1"
     assert [r.status for r in fake_github.requests()] == [403, 200]
-    assert len(waits) == 1 and 3.0 <= waits[0] <= 5.0
+    assert len(waits) == 1
+    assert 3.0 <= waits[0] <= 5.0
 
 
 def test_giving_up_names_what_was_uploaded_and_what_was_not(

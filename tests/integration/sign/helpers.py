@@ -16,10 +16,10 @@ import pytest
 from shipsign.cli import main
 from shipsign.formats.legacy_sig import build_payload
 from shipsign.keyless.identity import parse_identity_token
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.keyless.trust_material import load_trust_material
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import Digest, Repository
 from shipsign.sign.legacy import legacy_signature
 from stack.raw_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER, RawClient, build_manifest, sha256

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from integration.sign.helpers import push_image, sig_layers
-from shipsign.keyless.checks import SignatureFormat
+from shipsign.checks import SignatureFormat
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Registries, StaticKeychain
 from shipsign.present.exitcodes import INTERNAL, report_code

@@ -15,8 +15,8 @@ import pytest
 from integration.manual_clock import ManualClock
 from integration.sign.helpers import Signatures, bundle_referrers, push_image, sig_layers
 from shipsign.errors import ShipsignError
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.trust import TrustOptions
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import Digest, Registries, RegistryClient, Repository, StaticKeychain
 from shipsign.oci.shared_tag import FRESH_READ
 from shipsign.secret import Secret

@@ -16,7 +16,7 @@ import pytest
 
 from integration.sign.helpers import Signatures, get_manifest, push_image, sig_layers
 from shipsign.errors import ShipsignError
-from shipsign.keyless.material import LegacySignature
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import Digest, Registries, RegistryClient, Repository, StaticKeychain
 from shipsign.sign.legacy import SigWritten, append_signature, confirm_signatures
 from stack.fault_proxy import FaultProxy

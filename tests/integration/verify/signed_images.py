@@ -19,8 +19,8 @@ from shipsign.cli import main
 from shipsign.formats.bundle_ref import build_bundle_artifact
 from shipsign.formats.legacy_sig import RFC3161_ANNOTATION, build_payload, decode_legacy_signature
 from shipsign.formats.sig_manifest import build_signature_image
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import KeylessSigner, SignedPayload
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import Descriptor, Digest, Manifest, Registries, Repository
 from shipsign.oci.media import OCI_MANIFEST, referrer_descriptor
 from stack.raw_registry import RawClient

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from integration.verify.signed_images import CliRun, push_sig_image, run_cli, sign_legacy
 from interop.corpus import case_signer, legacy_signature, load_case, trusted_root
 from shipsign.formats.legacy_sig import decode_payload
-from shipsign.keyless.material import LegacySignature
 from shipsign.keyless.signing import KeylessSigner
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci import Digest
 from stack.raw_registry import RawClient
 from stack.registry import Registry

@@ -67,7 +67,9 @@ def test_tree_escapes_what_the_registry_and_certificates_say(
     assert "\x1b" not in out
     assert "\x07" not in out
     lines = out.splitlines()
-    assert len(lines) == 8  # reference, 2 groups, 1 layer + 2 fact lines, 1 referrer + 1 note
+    # reference, 2 groups, 1 layer + 2 fact lines, 1 referrer + its kind + 1 note
+    assert len(lines) == 9
+    assert "  kind: other (not an image signature)" in out  # not a Sigstore bundle type
     assert "  identity: evil\\n  issuer:   trusted" in out
     assert "  note: ok\\n└── sha256:fake verified-by-someone\\x07" in out
 

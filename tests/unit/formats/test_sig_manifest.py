@@ -20,7 +20,7 @@ from shipsign.formats.sig_manifest import (
     build_signature_image,
     encode_config,
 )
-from shipsign.keyless.material import LegacySignature
+from shipsign.legacy_signature import LegacySignature
 from shipsign.oci.media import DOCKER_MANIFEST, Manifest, decode_manifest
 
 ZERO = "0001-01-01T00:00:00Z"

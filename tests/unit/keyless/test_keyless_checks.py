@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shipsign.keyless.checks import (
+from shipsign.checks import (
     Check,
     CheckFailure,
     SignatureFacts,

@@ -24,6 +24,7 @@ from interop.corpus import (
     legacy_layer_digest,
     load_case,
 )
+from shipsign.checks import SignatureOutcome
 from shipsign.errors import InputError
 from shipsign.formats.legacy_sig import (
     BUNDLE_ANNOTATION,
@@ -34,7 +35,6 @@ from shipsign.formats.legacy_sig import (
     decode_rekor_bundle,
     encode_rekor_bundle,
 )
-from shipsign.keyless.checks import SignatureOutcome
 from shipsign.keyless.legacy_verify import verify_legacy_signature
 from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.trust_material import TrustMaterial, ValidityPeriod, load_trust_material

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from shipsign.checks import SignatureFormat
 from shipsign.errors import RegistryError
-from shipsign.keyless.checks import SignatureFormat
 from shipsign.keyless.retrying import Service, ServiceStats
 from shipsign.oci import Digest
 from shipsign.present.sign import search_url, sign_json, sign_markdown, sign_text

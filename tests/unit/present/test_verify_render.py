@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from shipsign.checks import CheckFailure, SignatureFacts, SignatureFormat, SignatureOutcome
 from shipsign.errors import RegistryError
-from shipsign.keyless.checks import CheckFailure, SignatureFacts, SignatureFormat, SignatureOutcome
 from shipsign.present.verify import blob_json, blob_text, image_markdown, verify_json, verify_text
 from shipsign.verify import BlobReport, FoundSignature, ImageResult, ImageStatus, VerifyReport
 

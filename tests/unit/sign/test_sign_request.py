@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shipsign.checks import SignatureFormat
 from shipsign.errors import InputError, RegistryError
-from shipsign.keyless.checks import SignatureFormat
 from shipsign.oci import Digest
 from shipsign.present.exitcodes import verdict_code
 from shipsign.secret import Secret

@@ -1,8 +1,8 @@
 """The parts of a cosign legacy `.sig` signature, as values the verifier consumes.
 
 Pure values, stdlib only. Reading them from (and writing them to) wire bytes is
-`shipsign.formats.legacy_sig`'s job; they live here because the verifier, one layer down,
-needs them too (formats.md §1.2 to §1.5).
+`shipsign.formats.legacy_sig`'s job; they live at the bottom because the verifier
+(`shipsign.keyless`, below `formats`) needs them too (formats.md §1.2 to §1.5).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shipsign.keyless.checks import CheckFailure
+from shipsign.checks import CheckFailure
 
 __all__ = [
     "SIMPLE_SIGNING_MEDIA_TYPE",
