@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +29,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from stack.peers import COSIGN_V2_SIG_ONLY, peer_binary
-
-_CLOSED_PORT_PROXY = "http://127.0.0.1:9"
+from stack.peers import COSIGN_V2_SIG_ONLY, offline_env, peer_binary
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +117,7 @@ class Cosign:
         return int(self.version.lstrip("v").split(".")[0])
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "TUF_ROOT": str(self.home / "tuf"),
-            "DOCKER_CONFIG": str(self.home / "docker"),
-            "HTTPS_PROXY": _CLOSED_PORT_PROXY,
-            "HTTP_PROXY": _CLOSED_PORT_PROXY,
-            "https_proxy": _CLOSED_PORT_PROXY,
-            "http_proxy": _CLOSED_PORT_PROXY,
-            "NO_PROXY": "127.0.0.1,localhost,::1",
-            "no_proxy": "127.0.0.1,localhost,::1",
-            "COSIGN_YES": "true",
-        }
+        env = {**offline_env(self.home), "COSIGN_YES": "true"}
         if self.version == COSIGN_V2_SIG_ONLY:
             env["SIGSTORE_ROOT_FILE"] = str(self.trust.fulcio_roots)
             env["SIGSTORE_REKOR_PUBLIC_KEY"] = str(self.trust.rekor_key)

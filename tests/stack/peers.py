@@ -78,3 +78,23 @@ def refregistry_binary() -> Path:
     """The registry with the OCI 1.1 referrers API (tests/stack/refregistry), built from the
     sources in this checkout; fails the test when install.sh has not built this version."""
     return peer_binary("refregistry", own_peer_version(REFREGISTRY_SOURCE))
+
+
+# A closed local port: a peer that tried to reach anything but loopback fails at once, on this
+# machine, instead of sending anything out.
+_CLOSED_PORT_PROXY = "http://127.0.0.1:9"
+
+
+def offline_env(home: Path) -> dict[str, str]:
+    """The environment a Go peer runs in: a private HOME (so no TUF cache, no docker login of
+    the machine's), and every proxy variable pointing at a closed port with loopback exempt."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TUF_ROOT": str(home / "tuf"),
+        "DOCKER_CONFIG": str(home / "docker"),
+        **{name: _CLOSED_PORT_PROXY for name in ("HTTPS_PROXY", "HTTP_PROXY")},
+        **{name.lower(): _CLOSED_PORT_PROXY for name in ("HTTPS_PROXY", "HTTP_PROXY")},
+        "NO_PROXY": "127.0.0.1,localhost,::1",
+        "no_proxy": "127.0.0.1,localhost,::1",
+    }

@@ -20,16 +20,13 @@ closed local port with only loopback exempt (as tests/stack/cosign.py does).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from stack.peers import POLICY_CONTROLLER_VERSION, peer_binary
-
-_CLOSED_PORT_PROXY = "http://127.0.0.1:9"
+from stack.peers import POLICY_CONTROLLER_VERSION, offline_env, peer_binary
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +86,7 @@ class PolicyTester:
         home.mkdir(parents=True, exist_ok=True)
 
     def env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "TUF_ROOT": str(self.home / "tuf"),
-            "SIGSTORE_NO_CACHE": "true",
-            "DOCKER_CONFIG": str(self.home / "docker"),
-            "HTTPS_PROXY": _CLOSED_PORT_PROXY,
-            "HTTP_PROXY": _CLOSED_PORT_PROXY,
-            "https_proxy": _CLOSED_PORT_PROXY,
-            "http_proxy": _CLOSED_PORT_PROXY,
-            "NO_PROXY": "127.0.0.1,localhost,::1",
-            "no_proxy": "127.0.0.1,localhost,::1",
-        }
+        return {**offline_env(self.home), "SIGSTORE_NO_CACHE": "true"}
 
     def check(
         self, image: str, *, policy: Path, trust_root: Path | None, timeout: float = 120
