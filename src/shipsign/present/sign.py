@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipsign.checks import SignatureFormat
 from shipsign.errors import ShipsignError
+from shipsign.policy.consumers import Consumer, who_can_verify
 from shipsign.sign import ImageTarget, SignReport, SignResult, SignStatus, TagResult, TagStatus
 
 __all__ = ["search_url", "sign_json", "sign_markdown", "sign_text"]
@@ -51,8 +53,25 @@ def sign_text(report: SignReport) -> str:
         lines += ["", "Sigstore services: " + "; ".join(s.summary() for s in report.services)]
     if report.verify_commands:
         lines += ["", "Verify as a consumer would:"] + [f"  {c}" for c in report.verify_commands]
+    consumers = _consumers(report)
+    if consumers:
+        lines += ["", "Who can verify what this run wrote:"]
+        for c in consumers:
+            mark = _MARK[c.can_verify]
+            caveat = f" ({c.caveat})" if c.caveat else ""
+            lines.append(f"  {mark} {c.name}: reads {c.reads.value}{caveat}; {c.how}")
     lines += ["", _verdict(report)]
     return "\n".join(lines) + "\n"
+
+
+def _consumers(report: SignReport) -> tuple[Consumer, ...]:
+    """The consumer matrix for the formats that were written (or found) and verified."""
+    written = {r.format for r in report.results if r.ok}
+    if not written:
+        return ()
+    return who_can_verify(
+        bundle=SignatureFormat.BUNDLE in written, legacy=SignatureFormat.LEGACY in written
+    )
 
 
 def _field(text: object) -> str:
@@ -231,6 +250,16 @@ def sign_json(report: SignReport) -> dict[str, Any]:
         ],
         "tags": [_tag_json(t) for t in report.tags],
         "verify_commands": list(report.verify_commands),
+        "consumers": [
+            {
+                "verifier": c.name,
+                "reads": c.reads.value,
+                "can_verify": c.can_verify,
+                "how": c.how,
+                "caveat": c.caveat or None,
+            }
+            for c in _consumers(report)
+        ],
     }
 
 
@@ -267,6 +296,14 @@ def sign_markdown(report: SignReport) -> str:
         rows += [f"- {_md(_tag_line(t))}" for t in report.tags]
     if report.verify_commands:
         rows += ["", "Verify with:", "", "```", *report.verify_commands, "```"]
+    consumers = _consumers(report)
+    if consumers:
+        rows += ["", "| verifier | reads | can verify | set up with |", "| --- | --- | --- | --- |"]
+        for c in consumers:
+            caveat = f" ({_md(c.caveat)})" if c.caveat else ""
+            rows.append(
+                f"| {_md(c.name)} | {c.reads.value}{caveat} | {_MARK[c.can_verify]} | `{c.how}` |"
+            )
     rows += ["", _md(_verdict(report))]
     return "\n".join(rows) + "\n"
 

@@ -29,7 +29,7 @@ def _sign(
     registry: Registry,
     fmt: str,
     images: list[str],
-) -> None:
+) -> str:
     run = run_cli(
         capsys,
         summary,
@@ -38,6 +38,7 @@ def _sign(
         *images,
     )
     assert run.code == 0, run.out + run.err
+    return run.out
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -58,7 +59,11 @@ def test_cosign_verifies_every_digest_shipsign_signed(
     single = push_image([any_registry], f"{repo}-single")
     name = f"{any_registry.host}/{repo}"
     refs = [f"{name}@{d}" for d in index.all] + [f"{name}-single@{single}"]
-    _sign(capsys, summary, sigstore_stack, any_registry, fmt, [refs[0], refs[-1]])
+    out = _sign(capsys, summary, sigstore_stack, any_registry, fmt, [refs[0], refs[-1]])
+    # sign's "who can verify" matrix says what the real cosigns below then do
+    old_cosign = "cosign before v2.6.3: reads .sig only"
+    assert f"{'✘' if fmt == 'bundle' else '✔'} {old_cosign}" in out, out
+    assert "✔ cosign v3, v2.6.3 and later: reads bundle referrer and .sig" in out, out
 
     for cosign in (cosign_v3, cosign_v2, cosign_v2_sig_only):
         must_pass = fmt != "bundle" or cosign.reads_bundles
