@@ -33,6 +33,28 @@ def _provenance(folder: Path) -> Path:
     return path
 
 
+def _attested_image(
+    registry: Registry,
+    repo: str,
+    cosign: Cosign,
+    folder: Path,
+    token: str,
+    stack: SigstoreStack,
+) -> str:
+    """Push an image and attach SLSA provenance to it with real `cosign attest`; its ref."""
+    digest = push_image([registry], repo)
+    ref = f"{registry.host}/{repo}@{digest}"
+    attested = cosign.attest_keyless(
+        ref,
+        predicate=_provenance(folder),
+        kind="slsaprovenance",
+        token=token,
+        sigstore_url=stack.url,
+    )
+    assert attested.ok, attested
+    return ref
+
+
 def _verify(
     capsys: pytest.CaptureFixture[str],
     summary: Path,
@@ -63,16 +85,9 @@ def test_an_image_with_only_an_attestation_is_unsigned(
     tmp_path: Path,
     cosign_v3: Cosign,
 ) -> None:
-    digest = push_image([any_registry], repo)
-    ref = f"{any_registry.host}/{repo}@{digest}"
-    attested = cosign_v3.attest_keyless(
-        ref,
-        predicate=_provenance(tmp_path),
-        kind="slsaprovenance",
-        token=github_oidc.mint(),
-        sigstore_url=sigstore_stack.url,
+    ref = _attested_image(
+        any_registry, repo, cosign_v3, tmp_path, github_oidc.mint(), sigstore_stack
     )
-    assert attested.ok, attested
 
     for flags in ((), ("--all",)):
         code, image = _verify(
@@ -105,17 +120,8 @@ def test_a_signature_beside_an_attestation_passes_and_the_attestation_is_reporte
     tmp_path: Path,
     cosign_v3: Cosign,
 ) -> None:
-    digest = push_image([any_registry], repo)
-    ref = f"{any_registry.host}/{repo}@{digest}"
     token = github_oidc.mint()
-    attested = cosign_v3.attest_keyless(
-        ref,
-        predicate=_provenance(tmp_path),
-        kind="slsaprovenance",
-        token=token,
-        sigstore_url=sigstore_stack.url,
-    )
-    assert attested.ok, attested
+    ref = _attested_image(any_registry, repo, cosign_v3, tmp_path, token, sigstore_stack)
     signed = cosign_v3.sign_keyless(ref, token=token, sigstore_url=sigstore_stack.url)
     assert signed.ok, signed
 

@@ -1,7 +1,7 @@
 """A fresh clone tests itself: nothing that runs may read the checkout's neighbours.
 
-The project's own CI happens to have a `../shared` folder beside the checkout; a user's clone does
-not. Every file the tests, scripts, benchmarks and CI need lives inside the repository.
+The project's own CI happens to have a folder of shared material beside the checkout; a user's
+clone does not. Every file the tests, scripts, benchmarks and CI need lives inside the repository.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from interop.corpus import CORPUS
 
 ROOT = Path(__file__).resolve().parents[3]
 WATCHED = ("tests", "scripts", "bench", ".ci", "src", ".github")
-# `../shared`, `/work/shared`, or a path assembled from a "shared" component.
-OUTSIDE = re.compile(r"""(\.\./shared\b|/work/shared\b|["']shared["']\s*[/,)])""")
+# The neighbour's name is assembled here so that this file does not match its own search: a
+# relative or absolute path to it, or a path built from it as a quoted component.
+_NAME = "sha" + "red"
+OUTSIDE = re.compile(rf"""(\.\./{_NAME}\b|/work/{_NAME}\b|["']{_NAME}["']\s*[/,)])""")
 
 
 def _tracked_files() -> list[Path]:
@@ -52,9 +54,9 @@ def test_nothing_reads_outside_the_checkout() -> None:
 
 def test_the_pattern_catches_what_it_must() -> None:
     for line in (
-        'Path(__file__).parents[3] / "shared" / "interop"',
-        "cat ../shared/interop/index.json",
-        'INTEROP = Path("/work/shared/interop")',
+        f'Path(__file__).parents[3] / "{_NAME}" / "interop"',
+        f"cat ../{_NAME}/interop/index.json",
+        f'INTEROP = Path("/work/{_NAME}/interop")',
     ):
         assert OUTSIDE.search(line), line
     assert not OUTSIDE.search("from shipsign.oci.shared_tag import FRESH_READ")
