@@ -2,7 +2,7 @@
 every service (stdlib only).
 
 Registries (`oci/transport.py`), the Sigstore services (`keyless/retrying.py`), the shared-tag
-write rounds (`oci/shared_tag.py`) and GitHub (`release/ratelimit.py`) all wait as
+write rounds (`oci/shared_tag.py`) and GitHub (`github_api/ratelimit.py`) all wait as
 `RetryPolicy.backoff` says; how a failure is recognised, and what is retried, is each caller's
 business. Time is a parameter (`RetryClock`): tests never sleep.
 """

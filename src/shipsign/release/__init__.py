@@ -3,15 +3,15 @@ them back. The one place besides `gate` that talks to GitHub (through PyGithub).
 
 from __future__ import annotations
 
-from shipsign.release.connection import (
+from shipsign.github_api.connection import (
     DEFAULT_API_URL,
     GitHubRepo,
     GitHubSettings,
     load_token,
     parse_repository,
 )
+from shipsign.github_api.errors import GitHubError, UploadIncomplete
 from shipsign.release.download import BUNDLE_LIMIT, read_asset, stream_asset
-from shipsign.release.errors import GitHubError, UploadIncomplete
 from shipsign.release.model import (
     Asset,
     AssetFile,

@@ -17,8 +17,8 @@ import github
 import requests
 
 from shipsign.errors import InputError
-from shipsign.release.connection import USER_AGENT, GitHubRepo, translate
-from shipsign.release.errors import GitHubError
+from shipsign.github_api.connection import USER_AGENT, GitHubRepo, translate
+from shipsign.github_api.errors import GitHubError
 from shipsign.release.model import Asset, Downloaded
 
 __all__ = ["BUNDLE_LIMIT", "read_asset", "stream_asset"]

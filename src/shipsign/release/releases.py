@@ -17,7 +17,7 @@ from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
 
 from shipsign.errors import InputError
-from shipsign.release.connection import GitHubRepo, github_errors
+from shipsign.github_api.connection import GitHubRepo, github_errors
 from shipsign.release.model import Asset, Release
 
 __all__ = [

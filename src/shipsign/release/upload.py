@@ -19,9 +19,9 @@ import github
 import requests
 
 from shipsign.errors import InputError
-from shipsign.release.connection import GitHubRepo, translate
+from shipsign.github_api.connection import GitHubRepo, translate
+from shipsign.github_api.errors import GitHubError, UploadIncomplete
 from shipsign.release.download import CHUNK, stream_asset
-from shipsign.release.errors import GitHubError, UploadIncomplete
 from shipsign.release.model import (
     Asset,
     AssetFile,

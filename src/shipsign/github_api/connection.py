@@ -30,8 +30,8 @@ from github.Repository import Repository
 from requests.adapters import HTTPAdapter
 
 from shipsign.errors import InputError, ShipsignError
-from shipsign.release.errors import GitHubError
-from shipsign.release.ratelimit import RateLimitRetry, rate_limit_wait
+from shipsign.github_api.errors import GitHubError
+from shipsign.github_api.ratelimit import RateLimitRetry, rate_limit_wait
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret, redact
 

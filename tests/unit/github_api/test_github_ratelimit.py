@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from urllib3 import HTTPResponse
 from urllib3.exceptions import MaxRetryError
 
-from shipsign.release.ratelimit import RateLimitRetry, rate_limit_wait
+from shipsign.github_api.ratelimit import RateLimitRetry, rate_limit_wait
 from shipsign.retry import RetryPolicy
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

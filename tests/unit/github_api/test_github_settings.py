@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from shipsign.errors import InputError
+from shipsign.github_api.connection import translate
 from shipsign.present.exitcodes import exit_code_for
 from shipsign.release import GitHubError, GitHubSettings, load_token, parse_repository
-from shipsign.release.connection import translate
 
 
 def test_the_token_file_wins_over_the_environment(tmp_path: Path) -> None:
