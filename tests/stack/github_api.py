@@ -230,6 +230,14 @@ class FakeGitHub:
             rel.assets.append(asset)
             return asset.id
 
+    def swap_asset(self, full_name: str, release_id: int, name: str, content: bytes) -> None:
+        """Change an asset's content in place, as a swapped upload would (digest updated)."""
+        with self._lock:
+            rel = self._release(full_name, release_id)
+            asset = next(a for a in rel.assets if a.name == name)
+            asset.content = content
+            asset.sha256 = _sha256(content)
+
     def add_pull(
         self,
         full_name: str,

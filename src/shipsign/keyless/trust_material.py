@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from sigstore.verify import Verifier
 
 from shipsign.errors import InputError
 from shipsign.keyless.sigstore_private import trusted_root_json
+from shipsign.keyless.trust import Trust, TrustOptions, load_trust
 
 __all__ = [
     "FulcioAuthority",
@@ -34,7 +36,9 @@ __all__ = [
     "TrustSource",
     "ValidityPeriod",
     "load_trust_material",
+    "load_verification_trust",
     "parse_rfc3339",
+    "verification_trust",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -120,6 +124,19 @@ class TrustMaterial:
 
 
 TrustSource: TypeAlias = Union[TrustMaterial, TrustedRoot, str, "os.PathLike[str]"]
+
+
+def verification_trust(trust: Trust) -> TrustMaterial:
+    """The material a run verifies with, built once from loaded trust and named after where it
+    came from (the file or the instance, not "TrustedRoot object") in failure messages."""
+    material = load_trust_material(trust.trusted_root)
+    return dataclasses.replace(material, source=trust.source)
+
+
+def load_verification_trust(options: TrustOptions) -> TrustMaterial:
+    """Load what `options` names and build the material to verify with: the one way every
+    command (verify, verify-blob, verify-release, gate, sign's read-back) gets its trust."""
+    return verification_trust(load_trust(options))
 
 
 def load_trust_material(source: TrustSource) -> TrustMaterial:

@@ -18,8 +18,8 @@ from pathlib import Path
 from shipsign.errors import InputError, UnreachableError
 from shipsign.keyless.keys import VerificationKey
 from shipsign.keyless.policy import IdentityPolicy
-from shipsign.keyless.trust import TrustOptions, load_trust
-from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
+from shipsign.keyless.trust import TrustOptions
+from shipsign.keyless.trust_material import TrustMaterial, load_verification_trust
 from shipsign.oci.client import Registries, RegistryClient
 from shipsign.oci.credentials import Keychain
 from shipsign.oci.media import Index
@@ -208,10 +208,8 @@ def _load_trust(request: VerifyRequest, *, keyed: bool) -> tuple[TrustMaterial |
     no_trust_file = options.trusted_root is None and options.trust_config is None
     if keyed and no_trust_file and not request.require_tlog:
         return None, "the given public key (no transparency log)"
-    trust = load_trust(options)
-    material = load_trust_material(trust.trusted_root)
-    # name the file or instance in failure messages, not "TrustedRoot object"
-    return dataclasses.replace(material, source=trust.source), trust.source
+    material = load_verification_trust(options)
+    return material, material.source
 
 
 def _verify_input(ctx: _Context, text: str, ref: Reference) -> ImageResult:
