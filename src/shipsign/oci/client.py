@@ -28,7 +28,7 @@ from shipsign.oci.media import (
     decode_manifest,
 )
 from shipsign.oci.reference import Digest, Reference, Repository, api_host
-from shipsign.oci.transport import Call, ResponseHook, Transport, origin
+from shipsign.oci.transport import MAX_IN_FLIGHT, Call, ResponseHook, Transport, origin
 from shipsign.retry import RetryPolicy
 
 __all__ = ["Registries", "RegistryClient"]
@@ -55,6 +55,7 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         response_hook: ResponseHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.registry = registry
         self.base_url = f"{'http' if insecure else 'https'}://{api_host(registry)}"
@@ -68,6 +69,7 @@ class RegistryClient:
             proxies=proxies,
             response_hook=response_hook,
             sleep=sleep,
+            max_in_flight=max_in_flight,
         )
         auth = Authenticator(registry, keychain.credential_for, insecure=insecure)
         self._exchange = Exchange(registry, base_url=self.base_url, transport=transport, auth=auth)
@@ -372,6 +374,7 @@ class Registries:
     Plain HTTP only for hosts in `insecure` (`HOST` matches any port, `HOST:PORT` one);
     TLS trust from `ca_bundle`, else `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `CURL_CA_BUNDLE`,
     else certifi's bundle. `env` defaults to `os.environ` (CA variables and the keychain).
+    Each registry host gets at most `max_in_flight` requests at once, shared by every thread.
     """
 
     def __init__(
@@ -385,8 +388,10 @@ class Registries:
         env: Mapping[str, str] | None = None,
         response_hook: ResponseHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         source = os.environ if env is None else env
+        self._max_in_flight = max_in_flight  # per registry host, whatever the thread count
         self._keychain = keychain if keychain is not None else default_keychain(source)
         self._insecure = frozenset(registry_key(h) for h in insecure)
         self._retry = retry
@@ -417,6 +422,7 @@ class Registries:
                     retry=self._retry,
                     response_hook=self._hook,
                     sleep=self._sleep,
+                    max_in_flight=self._max_in_flight,
                 )
                 self._clients[registry] = found
             return found

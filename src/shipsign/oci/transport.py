@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from shipsign.secret import redact
 
 __all__ = [
     "ERROR_MAX_BYTES",
+    "MAX_IN_FLIGHT",
     "Call",
     "Reply",
     "ResponseHook",
@@ -35,6 +37,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 ERROR_MAX_BYTES = 64 * 1024  # error and token bodies
+# Requests on the wire at once per registry host. Well under what GHCR and Docker Hub accept
+# from one client, and enough to hide a WAN round trip behind the others.
+MAX_IN_FLIGHT = 8
 _REDIRECTS = 5
 _RETRYABLE_EXC = (
     requests.ConnectionError,
@@ -127,8 +132,13 @@ class Transport:
         response_hook: ResponseHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: RetryClock | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        """`clock` (sleep, elapsed time, wall clock for `Retry-After` dates) replaces `sleep`."""
+        """`clock` (sleep, elapsed time, wall clock for `Retry-After` dates) replaces `sleep`.
+
+        At most `max_in_flight` requests are on the wire at once, however many threads send:
+        a registry's rate limits count per host, so the bound is the host's, not the run's.
+        """
         session = requests.Session()
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
@@ -142,6 +152,9 @@ class Transport:
         self._proxies = dict(proxies or {})
         self._hooks = {"response": [response_hook]} if response_hook else {}
         self._clock = clock or RetryClock(sleep=sleep)
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -248,18 +261,21 @@ class Transport:
         max_bytes: int,
     ) -> Reply:
         _log.debug("%s %s", method, url_path(url))
-        with self._session.request(
-            method,
-            url,
-            headers=dict(headers),
-            data=body,
-            timeout=self._timeout,
-            verify=self._verify,
-            proxies=self._proxies,
-            allow_redirects=False,
-            stream=True,
-            hooks=self._hooks,
-        ) as resp:
+        with (
+            self._slots,
+            self._session.request(
+                method,
+                url,
+                headers=dict(headers),
+                data=body,
+                timeout=self._timeout,
+                verify=self._verify,
+                proxies=self._proxies,
+                allow_redirects=False,
+                stream=True,
+                hooks=self._hooks,
+            ) as resp,
+        ):
             status = resp.status_code
             limit = max_bytes if 200 <= status < 300 else ERROR_MAX_BYTES
             data = b"" if method == "HEAD" else _read_capped(resp, limit, truncate=status >= 300)

@@ -50,7 +50,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_WORKERS = 8
+# Images in flight. Not the limit a registry sees: each host's client lets at most
+# MAX_IN_FLIGHT requests out at once (oci/transport.py), so images on several registries
+# proceed side by side and none of them is asked for more than its share.
+_WORKERS = 32
 
 
 # One place cosign writes signatures (`shipsign.signatures.find`): candidates, read lazily.
