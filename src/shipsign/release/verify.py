@@ -279,6 +279,7 @@ def _small(repo: GitHubRepo, asset: Asset) -> bytes:
 def _sums_lines(content: bytes) -> Iterable[tuple[str, str]]:
     """(name, sha256 hex) for each line if `content` is a sha256sum file; else nothing."""
     try:
-        return [(e.name, e.sha256) for e in parse_checksums(content)]
+        # assets are matched by base name: `./dist/x.tar.gz` in the sums is asset x.tar.gz
+        return [(e.name.rsplit("/", 1)[-1], e.sha256) for e in parse_checksums(content)]
     except ChecksumsError:
         return []

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shipsign.blobs.checksums import ChecksumEntry, format_checksums
+from shipsign.blobs.checksums import format_checksums
 from shipsign.errors import InputError
 from shipsign.keyless.identity import IdentityToken, resolve_identity_token
 from shipsign.keyless.policy import IdentityPolicy
@@ -80,9 +80,7 @@ MANIFESTS = b"install.yaml content"
 
 
 def _sums(*files: tuple[str, bytes]) -> bytes:
-    return format_checksums(
-        ChecksumEntry(sha256=hashlib.sha256(c).hexdigest(), name=n) for n, c in files
-    )
+    return format_checksums((n, hashlib.sha256(c).hexdigest()) for n, c in files)
 
 
 def _release(fake: FakeGitHub, sign: Callable[[bytes], bytes], *, draft: bool = False) -> int:
@@ -259,7 +257,7 @@ def test_memory_stays_flat_for_a_large_covered_asset(
     big = Generated(256 << 20)
     fake_github.add_repo(REPO)
     rid = fake_github.add_release(REPO, TAG)
-    sums = format_checksums([ChecksumEntry(sha256=big.sha256(), name="big.tar.gz")])
+    sums = format_checksums([("big.tar.gz", big.sha256())])
     fake_github.add_asset(REPO, rid, "big.tar.gz", big)
     fake_github.add_asset(REPO, rid, "SHA256SUMS", sums)
     fake_github.add_asset(REPO, rid, "SHA256SUMS.sigstore.json", signed_bundles(sums))

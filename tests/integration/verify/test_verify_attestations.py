@@ -25,7 +25,11 @@ from integration.verify.signed_images import (
     subject_of,
     why,
 )
-from shipsign.formats.bundle_ref import COSIGN_SIGN_PREDICATE, build_bundle_artifact
+from shipsign.formats.bundle_ref import (
+    ANNOTATION_PREDICATE,
+    COSIGN_SIGN_PREDICATE,
+    build_bundle_artifact,
+)
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.oci import Registries, Repository
 from shipsign.oci.media import referrer_descriptor
@@ -65,6 +69,17 @@ def _attest(image: Image, signer: KeylessSigner, pool: Registries, *, label: str
         entry = dataclasses.replace(entry, annotations=annotations)
     repo = Repository.parse(image.repository)
     add_referrer(pool.client(repo.registry), repo, image.digest, entry)
+
+
+def _index_order(image: Image) -> list[str]:
+    """The predicate types of the referrers tag's entries, in the order the index lists them."""
+    index = json.loads(image.raw.get_manifest(image.digest.tag_form).content)
+    return [m["annotations"].get(ANNOTATION_PREDICATE, "") for m in index["manifests"]]
+
+
+def _listed_after(image: Image, later: str, earlier: str) -> bool:
+    order = _index_order(image)
+    return order.index(later) > order.index(earlier)
 
 
 def _image(run: CliRun) -> dict[str, object]:
@@ -118,7 +133,7 @@ def test_a_signature_beside_an_attestation_passes_and_the_attestation_is_reporte
     verify: Verify,
 ) -> None:
     image = new_image(registry, repo)
-    _attest(image, signer, pool, label=SLSA)  # listed first: read before the signature
+    _attest(image, signer, pool, label=SLSA)
     sign_image(image, signer, fmt, pool)
     run = verify(image, "--output", "json", *(["--all"] if audit else []))
     assert run.code == 0, why(run)
@@ -129,6 +144,11 @@ def test_a_signature_beside_an_attestation_passes_and_the_attestation_is_reporte
     assert [s["format"] for s in signatures] == [fmt]  # the attestation is not among them
     notes = found["notes"]
     assert isinstance(notes, list)
+    # The fallback index lists referrers sorted by digest (as ggcr writes it), so a first pass
+    # over bundles stops at the signature and reads the attestation only when it sorts first.
+    if fmt == "bundle" and not audit and _listed_after(image, SLSA, COSIGN_SIGN_PREDICATE):
+        assert notes == []
+        return
     (note,) = notes
     assert note.startswith(f"also found an in-toto attestation (predicate {SLSA}) at "), note
     assert NOT_COUNTED in note
