@@ -112,7 +112,8 @@ def test_verdicts_for_each_kind_of_reference(
 
     ok = verdicts[pinned]
     assert (ok.verdict, ok.failing, ok.format) == (Verdict.PASSED, False, "bundle")
-    assert ok.signer == github_oidc.san and ok.digest == str(good.digest)
+    assert ok.signer == github_oidc.san
+    assert ok.digest == str(good.digest)
     assert [u.where for u in ok.uses] == ["deploy/app.yaml:3", "deploy/other.yaml:9"]
 
     assert verdicts[unsigned.ref].verdict is Verdict.UNSIGNED
@@ -120,7 +121,8 @@ def test_verdicts_for_each_kind_of_reference(
 
     refused = verdicts[fake.ref]
     assert (refused.verdict, refused.failing) == (Verdict.FAILED, True)
-    assert "app-fork" in refused.signer and "identity" in refused.detail
+    assert "app-fork" in refused.signer
+    assert "identity" in refused.detail
 
     by_tag = verdicts[f"{tag}/{tagged.repo}:v1"]
     assert (by_tag.verdict, by_tag.digest, by_tag.failing) == (
@@ -152,5 +154,6 @@ def test_no_policy_file_means_nothing_is_covered(registry: Registry, pool: Regis
     image = new_image(registry, f"acme/nofile-{secrets.token_hex(3)}")
     judged = judge([_use(image.ref)], None, GateOptions(), registries=pool)
     (only,) = judged.images
-    assert only.verdict is Verdict.NOT_COVERED and "no policy file" in only.detail
+    assert only.verdict is Verdict.NOT_COVERED
+    assert "no policy file" in only.detail
     assert judged.verified == 0  # nothing to verify: trust is not even loaded
