@@ -86,6 +86,8 @@ go_peer cosign v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign
 go_peer cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer cosign v2.4.0 github.com/sigstore/cosign/v2/cmd/cosign
 go_peer oras v1.3.6 oras.land/oras/cmd/oras
+# The gate renders local Helm charts with `helm template` when helm is on PATH.
+go_peer helm v4.3.2 helm.sh/helm/v4/cmd/helm
 # The workflow linter .ci/run runs over .github/workflows and action.yml (scripts/test.sh).
 go_peer actionlint v1.7.12 github.com/rhysd/actionlint/cmd/actionlint
 go_module_peer() { # NAME VERSION MODULE PACKAGE [DEPENDENCY@VERSION...]

@@ -12,7 +12,7 @@ rest: a missing one gets 403 "Resource not accessible by integration" with the
 `X-Accepted-GitHub-Permissions` header GitHub sends. Faults are queued per test (`add_fault`,
 `secondary_rate_limit`, `primary_rate_limit`, `race_upload`). Every request is recorded
 (`requests()`): method, path, query, headers without Authorization, the auth scheme, the body
-size and the status answered.
+size, the status answered, and a JSON body (parsed).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ SECONDARY_DOCS = (
     "#about-secondary-rate-limits"
 )
 _LEVELS = {"read": 1, "write": 2}
+_MAX_KEPT_JSON = 4 * 1024 * 1024  # bytes of a JSON request body kept in the log
 
 
 class Recorded(NamedTuple):
@@ -82,6 +83,7 @@ class Recorded(NamedTuple):
     auth: str | None  # the Authorization scheme ("token", "bearer"), never the credential
     body_size: int
     status: int
+    body_json: Any = None  # the parsed body of a JSON request (check runs, comments); else None
 
 
 @dataclass
@@ -392,7 +394,14 @@ class FakeGitHub:
             query = {k: list(v) for k, v in call.query.items()}
             self._log.append(
                 Recorded(
-                    call.method, call.path, query, call.headers, auth, len(call.body), answer.status
+                    call.method,
+                    call.path,
+                    query,
+                    call.headers,
+                    auth,
+                    len(call.body),
+                    answer.status,
+                    _json_body(call),
                 )
             )
             return answer
@@ -473,6 +482,16 @@ class FakeGitHub:
             if found is not None:
                 return Answer(200, found[1])
         return Answer(404, b"<Error><Code>NoSuchKey</Code></Error>")
+
+
+def _json_body(call: Call) -> Any:
+    """The request's JSON document, kept for tests to look at; None for any other body."""
+    if "json" not in call.headers.get("content-type", "") or len(call.body) > _MAX_KEPT_JSON:
+        return None
+    try:
+        return json.loads(call.body)
+    except ValueError:
+        return None
 
 
 def _sha256(data: bytes) -> str:

@@ -266,7 +266,9 @@ def _apply_output(run: CheckRun, output: Any) -> Answer | None:
             "CheckRun", "custom", "annotations", "Only 50 annotations are allowed per request"
         )
     for key in ("summary", "text"):
-        if len(str(output.get(key) or "")) > MAX_TEXT:
+        value = str(output.get(key) or "")
+        # GitHub counts the summary's UTF-8 bytes ("maximum bytesize"); the text's characters.
+        if (len(value.encode()) if key == "summary" else len(value)) > MAX_TEXT:
             return _invalid("CheckRun", "custom", key, f"{key} exceeds a maximum bytesize of 65535")
     run.output = {k: output.get(k) for k in ("title", "summary", "text")}
     run.annotations.extend(annotations)

@@ -24,6 +24,8 @@ COSIGN_V2 = "v2.6.5"
 COSIGN_V2_SIG_ONLY = "v2.4.0"
 COSIGN_VERSIONS = (COSIGN_V3, COSIGN_V2, COSIGN_V2_SIG_ONLY)
 ORAS_VERSION = "v1.3.6"
+# helm renders the gate's local charts (`helm template`); the newest v4 the proxy serves.
+HELM_VERSION = "v4.3.2"
 # sigstore policy-controller's `tester` (cmd/tester), built as the peer `policy-tester`: the newest
 # release the Go module proxy serves. Its go.mod has replace directives, so `go install m@v`
 # refuses it; install.sh's `go_module_peer` builds it inside the module instead, with the two

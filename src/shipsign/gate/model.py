@@ -52,6 +52,11 @@ class ImageUse:
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 
+    @property
+    def invalid(self) -> bool:
+        """Written out but not a valid reference (`note` says why): the INVALID verdict."""
+        return self.image is None and self.kind is not RefKind.DYNAMIC
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileProblem:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from stack.peers import (
     COSIGN_VERSIONS,
+    HELM_VERSION,
     ORAS_VERSION,
     POLICY_CONTROLLER_PINS,
     POLICY_CONTROLLER_VERSION,
@@ -34,6 +35,7 @@ def test_install_builds_exactly_the_versions_the_tests_use() -> None:
     built = _built()
     assert built.get("cosign") == set(COSIGN_VERSIONS)
     assert built.get("oras") == {ORAS_VERSION}
+    assert built.get("helm") == {HELM_VERSION}
 
 
 def test_every_peer_is_pinned_to_a_release() -> None:
