@@ -127,11 +127,13 @@ def test_a_signed_release_passes_with_each_file_downloaded_once(
     }
     covered = {a.name: a for a in report.assets}["flux_2.7.0_linux_amd64.tar.gz"]
     assert covered.via == "flux_2.7.0_checksums.txt"
-    assert covered.facts is not None and covered.facts.identity == github_oidc.san
+    assert covered.facts is not None
+    assert covered.facts.identity == github_oidc.san
     assert covered.sha256 == hashlib.sha256(ARCHIVE).hexdigest()
     # every asset's content is fetched exactly once, through its API URL
     downloads = [r.path for r in fake_github.requests("GET", r"/releases/assets/\d+$")]
-    assert sorted(downloads) == sorted(set(downloads)) and len(downloads) == 6
+    assert sorted(downloads) == sorted(set(downloads))
+    assert len(downloads) == 6
     assert all(
         r.headers.get("accept") == "application/octet-stream"
         for r in fake_github.requests("GET", r"/releases/assets/\d+$")
@@ -189,7 +191,8 @@ def test_a_bundle_for_another_file_fails(
     report = _run(fake_github, github_oidc, sigstore_stack)
     assert not report.ok
     (only,) = report.failed
-    assert only.name == "a.txt" and "digest" in only.detail
+    assert only.name == "a.txt"
+    assert "digest" in only.detail
 
 
 def test_unsigned_files_fail_unless_allowed(
@@ -218,7 +221,8 @@ def test_a_half_uploaded_asset_fails(
     fake_github.add_asset(REPO, rid, "flux.spdx.json", b"", state="starter")
     report = _run(fake_github, github_oidc, sigstore_stack)
     (only,) = report.failed
-    assert only.name == "flux.spdx.json" and "starter" in only.detail
+    assert only.name == "flux.spdx.json"
+    assert "starter" in only.detail
 
 
 def test_a_release_with_only_signatures_does_not_pass(
@@ -243,7 +247,8 @@ def test_a_draft_release_is_found_and_a_missing_tag_is_input_error(
 ) -> None:
     _release(fake_github, signed_bundles, draft=True)
     report = _run(fake_github, github_oidc, sigstore_stack)
-    assert report.ok and report.draft
+    assert report.ok
+    assert report.draft
     with pytest.raises(InputError, match="no release for tag v9"):
         _run(fake_github, github_oidc, sigstore_stack, tag="v9")
 
