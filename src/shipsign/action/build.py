@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipsign.action.inputs import ActionInputs
+from shipsign.errors import InputError
 from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
 from shipsign.keyless.policy_options import OptionSource
 from shipsign.keyless.trust import Instance, TrustOptions
@@ -19,6 +20,7 @@ from shipsign.oci.credentials import Credential, StaticKeychain
 from shipsign.secret import Secret
 
 if TYPE_CHECKING:
+    from shipsign.blobs.model import FileSignOptions
     from shipsign.oci.credentials import Keychain
     from shipsign.policy.config import ShipsignConfig
     from shipsign.sign import SignRequest
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GHCR",
     "build_config",
+    "build_file_options",
     "build_keychain",
     "build_policy",
     "build_sign_request",
@@ -101,14 +104,39 @@ def build_verify_request(inputs: ActionInputs, keychain: Keychain) -> VerifyRequ
     )
 
 
+def build_file_options(
+    inputs: ActionInputs, workspace: Path, config: ShipsignConfig | None = None
+) -> FileSignOptions | None:
+    """The files to sign: input `files` (relative to the workspace), else the policy file's
+    `[sign] files` (relative to the policy file's folder); None when neither names any."""
+    from shipsign.blobs.model import FileSignOptions
+
+    if inputs.files:
+        patterns, root = inputs.files, workspace
+    elif config is not None and config.sign.files:
+        patterns, root = config.sign.files, config.path.parent
+    else:
+        if inputs.checksums:
+            raise InputError(
+                "input `checksums` needs files to list",
+                expected="input `files` (or [sign] files in the policy file)",
+                found="no files",
+            )
+        return None
+    return FileSignOptions(patterns=patterns, root=root, checksums=inputs.checksums or None)
+
+
 def build_sign_request(
     inputs: ActionInputs,
     token_source: Callable[[], Secret],
     keychain: Keychain,
     config: ShipsignConfig | None = None,
+    *,
+    workspace: Path | None = None,
 ) -> SignRequest:
     """The `sign` use case's request; `token_source` gives (and masks) every identity token,
-    the first and each renewal. Inputs beat the policy file's `[sign]` table."""
+    the first and each renewal. Inputs beat the policy file's `[sign]` table. File patterns
+    are relative to `workspace` (default: the working directory)."""
     from shipsign.policy.config import SignSettings, images_to_sign
     from shipsign.sign import SignFormat, SignRequest
 
@@ -126,4 +154,5 @@ def build_sign_request(
         tags=inputs.tags,
         insecure_registries=inputs.insecure_registries,
         keychain=keychain,
+        files=build_file_options(inputs, workspace or Path("."), config),
     )

@@ -28,6 +28,8 @@ __all__ = [
 INPUT_NAMES = (
     "command",
     "images",
+    "files",
+    "checksums",
     "format",
     "recursive",
     "annotations",
@@ -77,6 +79,8 @@ class ActionInputs:
     tags: tuple[str, ...] = ()  # sign: moved to the digests once everything verified
     result_file: str = ""  # write `result` here too, relative to the workspace; "" = no file
     format_given: bool = False  # `format` was set: it beats the policy file's [sign] format
+    files: tuple[str, ...] = ()  # sign: paths or globs, relative to the workspace
+    checksums: str = ""  # sign: also write and sign a sha256sum file of this name; "" = none
 
     def secrets(self) -> list[Secret]:
         """Every credential among the inputs, to be masked before anything else is printed."""
@@ -116,6 +120,12 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
             continue
         items += [part.strip() for part in line.split(",") if part.strip()]
     return tuple(items)
+
+
+def _lines(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """One item per line (a file name may hold a comma); blank and `#` comment lines dropped."""
+    lines = (line.strip() for line in _raw(env, name).splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -186,6 +196,14 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
             expected="no tags with verify",
             found=", ".join(tags),
         )
+    files = _lines(env, "files")
+    checksums = _raw(env, "checksums")
+    if (files or checksums) and command != "sign":
+        raise InputError(
+            "inputs `files` and `checksums` are for `command: sign`",
+            expected="no files with verify (use `shipsign verify-blob`)",
+            found=", ".join(files) or checksums,
+        )
     formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
     return ActionInputs(
         command=command,
@@ -205,4 +223,6 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         format_given=bool(_raw(env, "format")),
         tags=tags,
         result_file=_raw(env, "result-file"),
+        files=files,
+        checksums=checksums,
     )

@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 
 from shipsign.action import workflow
 from shipsign.action.build import (
@@ -125,16 +126,23 @@ def masked_ambient_token() -> Secret:
 
 def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
     from shipsign.present import sign as present
-    from shipsign.sign import sign_images
+    from shipsign.sign import sign_artifacts
 
     keychain = build_keychain(inputs, env)
     config = build_config(inputs, env)
-    report = sign_images(build_sign_request(inputs, masked_ambient_token, keychain, config))
+    workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+    request = build_sign_request(
+        inputs, masked_ambient_token, keychain, config, workspace=workspace
+    )
+    report = sign_artifacts(request)
+    written = [p for f in report.files if f.ok for p in f.outputs]
+    written += [f.path for f in report.files if f.ok and f.checksums]
+    workflow.give_to_workspace_owner(written, env=env)  # bundles must not stay root's
     workflow.echo_untrusted(present.sign_text(report))
     for title, message in sign_annotations(report):
         workflow.annotate("error", message, title=title)
     if inputs.summary:
         workflow.append_step_summary(present.sign_markdown(report), env=env)
     return report_code(report, internal=report.any_internal), sign_outputs(
-        report, present.sign_json(report)
+        report, present.sign_json(report), workspace=workspace
     )

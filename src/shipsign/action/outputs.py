@@ -6,6 +6,7 @@ Pure: returns strings; `workflow.py` writes them and `main.py` decides when.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipsign.errors import ShipsignError
@@ -34,6 +35,7 @@ OUTPUT_NAMES = (
     "rekor-log-indexes",
     "verified",
     "tags",
+    "bundles",
     "error",
     "exit-code",
     "ok-count",
@@ -94,11 +96,25 @@ def verify_annotations(report: VerifyReport) -> list[Annotation]:
     return found
 
 
-def sign_outputs(report: SignReport, result: dict[str, object]) -> dict[str, str]:
+def _relative(path: Path, workspace: Path | None) -> str:
+    if workspace is not None:
+        try:
+            return path.relative_to(workspace).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def sign_outputs(
+    report: SignReport, result: dict[str, object], *, workspace: Path | None = None
+) -> dict[str, str]:
     """`result` is `shipsign sign --output json` (given); the others list what was written.
 
     `signatures`: one `REPOSITORY@DIGEST` line per signature manifest (`.sig` or referrer).
+    `bundles`: one line per file's bundle (written or already there), relative to
+    `workspace`. The counts and log indexes take files as signatures too.
     """
+    files = report.files
     return {
         "result": json.dumps(result, indent=2),
         "signatures": _lines(
@@ -110,19 +126,25 @@ def sign_outputs(report: SignReport, result: dict[str, object]) -> dict[str, str
         ),
         "rekor-log-indexes": _lines(
             [str(r.log_index) for r in report.results if r.log_index is not None]
+            + [str(f.log_index) for f in files if f.log_index is not None]
         ),
         "verified": "true" if report.verified and report.signed else "false",
         "tags": _lines([t.reference for t in report.tags_moved]),
-        "ok-count": str(sum(r.ok for r in report.results)),
+        "bundles": _lines(
+            [_relative(f.bundle, workspace) for f in files if f.ok and f.bundle is not None]
+        ),
+        "ok-count": str(sum(r.ok for r in report.results) + sum(f.ok for f in files)),
         "failed-count": str(
-            sum(not r.ok for r in report.results) + sum(i.error is not None for i in report.images)
+            sum(not r.ok for r in report.results)
+            + sum(i.error is not None for i in report.images)
+            + sum(not f.ok for f in files)
         ),
     }
 
 
 def sign_annotations(report: SignReport) -> list[Annotation]:
-    """One `::error::` per image that could not be resolved and per signature not made or
-    not verified after signing."""
+    """One `::error::` per image that could not be resolved, per signature not made or not
+    verified after signing, and per file not signed."""
     found: list[Annotation] = [
         ("shipsign: could not sign", _message(image.input, image.error))
         for image in report.images
@@ -135,6 +157,12 @@ def sign_annotations(report: SignReport) -> list[Annotation]:
         head = "\n".join([head, *result.notes])
         message = _message(head, result.error) if result.error is not None else head
         found.append((f"shipsign: {result.status.value}", message))
+    for failed in report.file_failures():
+        head = f"{failed.path}: {failed.outcome.value}"
+        if failed.detail:
+            head += f"\n{failed.detail}"
+        message = _message(head, failed.error) if failed.error is not None else head
+        found.append(("shipsign: file not signed", message))
     return found
 
 

@@ -7,15 +7,18 @@ Everything but a mask passes through `redact` (shipsign.secret) on its way out.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
 from shipsign.errors import InputError
 from shipsign.secret import redact
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "add_mask",
@@ -25,6 +28,7 @@ __all__ = [
     "echo_untrusted",
     "escape_data",
     "escape_property",
+    "give_to_workspace_owner",
     "write_outputs",
     "write_workspace_file",
 ]
@@ -139,3 +143,29 @@ def write_workspace_file(name: str, text: str, *, env: Mapping[str, str] | None 
             "cannot write the result file", where=str(relative), found=str(exc)
         ) from exc
     return relative.as_posix()
+
+
+def give_to_workspace_owner(paths: Iterable[Path], *, env: Mapping[str, str] | None = None) -> None:
+    """Give files this run wrote in the workspace to the workspace's owner.
+
+    The container runs as root; a bundle left root's could not be replaced by a later step
+    or a rerun on a self-hosted runner. Files outside the workspace, and files that are gone,
+    are left alone; a failed `chown` is logged, not raised (the signatures are written).
+    """
+    source = env if env is not None else os.environ
+    workspace = Path(source.get("GITHUB_WORKSPACE") or Path.cwd()).absolute()
+    if os.geteuid() != 0:
+        return
+    try:
+        owner = workspace.stat()
+    except OSError:
+        return
+    if (owner.st_uid, owner.st_gid) == (0, 0):
+        return
+    for path in dict.fromkeys(Path(os.path.abspath(p)) for p in paths):
+        if not path.is_relative_to(workspace):
+            continue
+        try:
+            os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
+        except OSError as exc:
+            _log.debug("cannot give %s to the workspace owner: %s", path, exc)

@@ -51,6 +51,8 @@ class FileResult:
     checksums: bool = False
     detail: str = ""  # for a skip: why; for a failure: what went wrong
     error: ShipsignError | None = None
+    log_index: int | None = None  # the Rekor entry of the signature (made or found)
+    verified: bool = False  # the bundle on disk was read back and verified for this identity
 
     @property
     def ok(self) -> bool:

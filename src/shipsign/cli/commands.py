@@ -9,10 +9,12 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shipsign.blobs.model import FileSignOptions
     from shipsign.keyless.policy import IdentityPolicy
     from shipsign.keyless.trust import TrustOptions
     from shipsign.policy.config import ShipsignConfig
     from shipsign.secret import Secret
+    from shipsign.sign import SignRequest
 
 __all__ = [
     "action",
@@ -20,6 +22,7 @@ __all__ = [
     "policy",
     "resolve",
     "sign",
+    "sign_blob",
     "tree",
     "verify",
     "verify_blob",
@@ -181,12 +184,24 @@ def verify_blob(args: argparse.Namespace) -> int:
     from shipsign.present.exitcodes import NEGATIVE, OK
     from shipsign.verify import VerifyBlobRequest, verify_blob
 
+    files = tuple(Path(f) for f in args.files)
+    checksums = Path(args.checksums) if args.checksums else None
+    if checksums is None and len(files) > 1:
+        from shipsign.errors import InputError
+
+        raise InputError(
+            "one bundle verifies one file",
+            expected="FILE --bundle B, or --checksums SUMS --bundle SUMS.sigstore.json FILE...",
+            found=f"{len(files)} files",
+        )
     request = VerifyBlobRequest(
         bundle=Path(args.bundle),
-        file=Path(args.file) if args.file else None,
+        file=files[0] if files and checksums is None else None,
         digest=args.digest,
         policy=_policy(args),
         trust=_trust(args),
+        checksums=checksums,
+        files=files if checksums is not None else (),
     )
     report = verify_blob(request)
     if args.output == "json":
@@ -203,19 +218,63 @@ def action(args: argparse.Namespace) -> int:
     return run()
 
 
-def sign(args: argparse.Namespace) -> int:
-    """Sign images and publish their signatures; read them back and verify."""
+def _files_to_sign(
+    args: argparse.Namespace, given: list[str], config: ShipsignConfig | None
+) -> FileSignOptions | None:
+    """Files from the command line (relative to the working directory), else the config
+    file's `[sign] files` (relative to the config file's folder); None when neither has any."""
+    from pathlib import Path
+
+    from shipsign.blobs.model import FileSignOptions
+
+    if given:
+        patterns, root = tuple(given), Path(".")
+    elif config is not None and config.sign.files:
+        patterns, root = config.sign.files, config.path.parent
+    else:
+        return None
+    return FileSignOptions(
+        patterns=patterns,
+        root=root,
+        bundle_dir=Path(args.bundle_dir) if args.bundle_dir else None,
+        checksums=args.checksums,
+        legacy_outputs=args.legacy_blob_outputs,
+        force=args.force,
+    )
+
+
+def _render_sign(args: argparse.Namespace, request: SignRequest) -> int:
     import json
 
     from shipsign.cli import render
-    from shipsign.policy.config import SignSettings, images_to_sign
     from shipsign.present import sign as present
     from shipsign.present.exitcodes import report_code
-    from shipsign.sign import SignFormat, SignRequest, sign_images
+    from shipsign.sign import sign_artifacts
+
+    report = sign_artifacts(request)
+    if args.output == "json":
+        render.out(json.dumps(present.sign_json(report), indent=2))
+    else:
+        render.out(present.sign_text(report))
+    render.step_summary(present.sign_markdown(report))
+    return report_code(report, internal=report.any_internal)
+
+
+def sign(args: argparse.Namespace) -> int:
+    """Sign images (and files) and publish their signatures; read them back and verify."""
+    from shipsign.errors import InputError
+    from shipsign.policy.config import SignSettings, images_to_sign
+    from shipsign.sign import SignFormat, SignRequest
 
     config = _config(args)
     settings = config.sign if config else SignSettings()
     recursive = args.recursive if args.recursive is not None else bool(settings.recursive)
+    files = _files_to_sign(args, args.files, config)
+    if not args.images and files is None:
+        raise InputError(
+            "nothing to sign",
+            expected="one or more images, and/or --file PATH (or [sign] files in the config)",
+        )
     request = SignRequest(
         images=images_to_sign(settings, args.images, config.path if config else None),
         format=SignFormat(args.format or settings.format or "both"),
@@ -227,14 +286,31 @@ def sign(args: argparse.Namespace) -> int:
         verify_after=not args.no_verify,
         tags=tuple(args.tag),
         insecure_registries=tuple(args.insecure_registry),
+        files=files,
     )
-    report = sign_images(request)
-    if args.output == "json":
-        render.out(json.dumps(present.sign_json(report), indent=2))
-    else:
-        render.out(present.sign_text(report))
-    render.step_summary(present.sign_markdown(report))
-    return report_code(report, internal=report.any_internal)
+    return _render_sign(args, request)
+
+
+def sign_blob(args: argparse.Namespace) -> int:
+    """Sign files: a Sigstore bundle beside each (and a signed checksums file if asked)."""
+    from shipsign.errors import InputError
+    from shipsign.sign import SignRequest
+
+    config = _config(args)
+    files = _files_to_sign(args, args.files, config)
+    if files is None:
+        raise InputError(
+            "no file to sign",
+            expected="one or more FILEs (paths or globs), or [sign] files in the config file",
+        )
+    request = SignRequest(
+        identity_token=_identity_token(args.identity_token),
+        trust=_trust(args),
+        force=args.force,
+        verify_after=not args.no_verify,
+        files=files,
+    )
+    return _render_sign(args, request)
 
 
 def policy(args: argparse.Namespace) -> int:

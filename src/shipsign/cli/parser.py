@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify(sub)
     _add_verify_blob(sub)
     _add_sign(sub)
+    _add_sign_blob(sub)
     _add_action(sub)
     _add_policy(sub)
     _add_init(sub)
@@ -185,11 +186,24 @@ def _add_verify_blob(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "verify-blob",
         help="verify a Sigstore bundle for a file",
         description="Verify a Sigstore bundle (v0.1 to v0.3, message signature or DSSE) for a "
-        "file, or for its sha256 digest. Exit codes as for verify.",
+        "file, or for its sha256 digest; or, with --checksums, for a checksums file and then "
+        "each FILE against it. Exit codes as for verify.",
     )
-    p.add_argument("file", nargs="?", metavar="FILE", help="the signed file")
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="the signed file; with --checksums, the files to check against it",
+    )
     p.add_argument("--bundle", required=True, metavar="BUNDLE", help="the .sigstore.json bundle")
     p.add_argument("--digest", metavar="sha256:HEX", help="the file's digest, instead of FILE")
+    p.add_argument(
+        "--checksums",
+        metavar="SUMS",
+        help="a sha256sum file that BUNDLE signs: verify it, then check each FILE's sha256 "
+        "against the line for its base name (a file not listed, or listed with another "
+        "digest, fails)",
+    )
     _identity_options(p)
     _trust_options(p, verify_only=True)
     _output_option(p)
@@ -221,7 +235,9 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and verified; 1: something was not; 2: bad input; 3: a registry or Sigstore service "
         "could not be reached after retries.",
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image reference(s)")
+    p.add_argument(
+        "images", nargs="*", metavar="IMAGE", help="image reference(s); none with --file alone"
+    )
     p.add_argument(
         "--format",
         choices=["both", "bundle", "legacy"],
@@ -269,12 +285,85 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="do not read the signatures back and verify them after signing",
     )
+    p.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        dest="files",
+        metavar="PATH",
+        help="also sign this file or glob (repeatable; * ? [...] and ** expanded by shipsign) "
+        "with the same certificate; default: [sign] files of the config file",
+    )
+    _file_options(p)
     _config_option(p)
     _trust_options(p, verify_only=False)
     _registry_options(p)
     _output_option(p)
     _common(p)
     p.set_defaults(handler="sign")
+
+
+def _file_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("files (each gets a Sigstore bundle <file>.sigstore.json)")
+    g.add_argument(
+        "--bundle-dir",
+        metavar="DIR",
+        help="write the bundles (and legacy outputs, and the checksums file) into DIR "
+        "instead of beside each file",
+    )
+    g.add_argument(
+        "--checksums",
+        metavar="NAME",
+        help="also write a sha256sum file NAME listing every file (in the bundle directory, "
+        "else beside the first file) and sign it too",
+    )
+    g.add_argument(
+        "--legacy-blob-outputs",
+        action="store_true",
+        help="also write <file>.sig (base64 signature) and <file>.pem (certificate), as "
+        "cosign sign-blob --output-signature/--output-certificate",
+    )
+
+
+def _add_sign_blob(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sign-blob",
+        help="sign files keylessly: a Sigstore bundle beside each (cosign-compatible)",
+        description="Sign each file (paths or globs, expanded by shipsign) with one ephemeral "
+        "key and Fulcio certificate, log each signature in Rekor, and write its Sigstore "
+        "bundle <file>.sigstore.json, which `cosign verify-blob --bundle` and `shipsign "
+        "verify-blob` read. A file this identity already signed for its content is skipped. "
+        "Exit 0: every file signed; 1: some file was not; 2: bad input (a missing, unreadable "
+        "file, a glob matching nothing); 3: a Sigstore service could not be reached.",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="files or globs to sign (default: [sign] files of the config file)",
+    )
+    p.add_argument(
+        "--identity-token",
+        metavar="TOKEN|FILE",
+        help="an OIDC token for audience sigstore, or a file holding it; default: the CI "
+        "environment's",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="sign again even where this identity's valid bundle is already there",
+    )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not read the bundles back and verify them after signing",
+    )
+    _file_options(p)
+    _config_option(p)
+    _trust_options(p, verify_only=False)
+    _output_option(p)
+    _common(p)
+    p.set_defaults(handler="sign_blob")
 
 
 def _add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -20,8 +20,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sigstore.dsse import Statement
 from sigstore.errors import Error as SigstoreError
+from sigstore.hashes import Hashed
 from sigstore.models import Bundle, ClientTrustConfig
 from sigstore.sign import Signer
+from sigstore_models.common.v1 import HashAlgorithm
 
 from shipsign.errors import InputError, ShipsignError
 from shipsign.keyless.http import classify_failure
@@ -34,7 +36,7 @@ from shipsign.legacy_signature import RekorBundle
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret, redact
 
-__all__ = ["RENEW_BEFORE", "KeylessSigner", "ServiceOptions", "SignedPayload"]
+__all__ = ["RENEW_BEFORE", "KeylessSigner", "ServiceOptions", "SignedBlob", "SignedPayload"]
 
 RENEW_BEFORE = timedelta(minutes=1)  # a certificate this close to expiry is replaced
 _TOKEN_SLACK = timedelta(seconds=10)  # Fulcio must still accept the token when it gets it
@@ -68,6 +70,21 @@ class SignedPayload:
     certificate_pem: str  # the Fulcio leaf
     rekor: RekorBundle  # SET, body, integrated time, global log index, log ID (hex)
     rfc3161_timestamp: bytes | None  # DER TimeStampResp over the signature bytes, if a TSA gave one
+    bundle_json: bytes  # application/vnd.dev.sigstore.bundle.v0.3+json
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedBlob:
+    """A file's sha256 signed as a message signature and logged in Rekor v1 (hashedrekord).
+
+    What `cosign sign-blob` writes: the v0.3 bundle (`--bundle`), the raw signature
+    (`--output-signature` holds it base64-encoded) and the certificate (`--output-certificate`).
+    """
+
+    sha256: bytes  # the signed digest (32 bytes)
+    signature: bytes  # DER ECDSA P-256 over the digest
+    certificate_pem: str  # the Fulcio leaf, PEM
+    log_index: int  # the global Rekor log index of the entry
     bundle_json: bytes  # application/vnd.dev.sigstore.bundle.v0.3+json
 
 
@@ -142,6 +159,23 @@ class KeylessSigner:
         bundle = self._guarded(lambda: self._sign(lambda s: s.sign_artifact(payload)))
         return _signed_payload(payload, bundle)
 
+    def sign_digest(self, sha256: bytes) -> SignedBlob:
+        """Sign a prehashed sha256 (a file streamed elsewhere) as a message signature, logged
+        in Rekor v1 as a hashedrekord; return the bundle, the signature and the certificate.
+
+        The same key and certificate as every other signature of this signer. Network and
+        errors as `sign_payload`; `InputError` when `sha256` is not 32 bytes.
+        """
+        if len(sha256) != hashlib.sha256().digest_size:
+            raise InputError(
+                "a sha256 digest must be 32 bytes",
+                expected="32 bytes",
+                found=f"{len(sha256)} bytes",
+            )
+        hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=sha256)
+        bundle = self._guarded(lambda: self._sign(lambda s: s.sign_artifact(hashed)))
+        return _signed_blob(sha256, bundle)
+
     def sign_statement(self, statement: bytes) -> bytes:
         """Sign an in-toto v1 statement (exact bytes) as DSSE; return the bundle JSON.
 
@@ -158,6 +192,12 @@ class KeylessSigner:
             ) from exc
         bundle = self._guarded(lambda: self._sign(lambda s: s.sign_dsse(parsed)))
         return bundle.to_json().encode()
+
+    @property
+    def certified(self) -> bool:
+        """Whether a certificate has been requested and issued (no network)."""
+        with self._lock:
+            return self._issued is not None
 
     def stats(self) -> tuple[ServiceStats, ...]:
         """Calls, retries and failures so far, per service (Fulcio, Rekor, TSA)."""
@@ -308,5 +348,45 @@ def _check_logged_body(body_b64: str, payload: bytes, signature: bytes) -> None:
             status=None,
             attempts=1,
             expected=f"sha256 {hashlib.sha256(payload).hexdigest()} and our signature",
+            found=f"sha256 {logged_hash}",
+        )
+
+
+def _signed_blob(sha256: bytes, bundle: Bundle) -> SignedBlob:
+    """The parts of a prehashed message-signature bundle, once Rekor's entry is checked to
+    be this signature over this digest."""
+    raw = bundle.to_json()
+    entry = json.loads(raw)["verificationMaterial"]["tlogEntries"][0]
+    if entry["kindVersion"]["kind"] != "hashedrekord":
+        raise ServiceUnreachable(
+            "the transparency log entry is not a hashedrekord",
+            service=Service.REKOR,
+            status=None,
+            attempts=1,
+            expected="a Rekor v1 hashedrekord entry",
+            found=f"{entry['kindVersion']['kind']} {entry['kindVersion']['version']}",
+        )
+    _check_logged_digest(entry["canonicalizedBody"], sha256.hex(), bundle.signature)
+    return SignedBlob(
+        sha256=sha256,
+        signature=bundle.signature,
+        certificate_pem=bundle.signing_certificate.public_bytes(Encoding.PEM).decode(),
+        log_index=int(entry["logIndex"]),
+        bundle_json=raw.encode(),
+    )
+
+
+def _check_logged_digest(body_b64: str, hex_digest: str, signature: bytes) -> None:
+    """Rekor must have logged this signature over this sha256."""
+    spec = json.loads(base64.b64decode(body_b64)).get("spec", {})
+    logged_hash = spec.get("data", {}).get("hash", {}).get("value")
+    logged_sig = spec.get("signature", {}).get("content")
+    if logged_hash != hex_digest or logged_sig != base64.b64encode(signature).decode():
+        raise ServiceUnreachable(
+            "Rekor logged an entry that is not this signature",
+            service=Service.REKOR,
+            status=None,
+            attempts=1,
+            expected=f"sha256 {hex_digest} and our signature",
             found=f"sha256 {logged_hash}",
         )

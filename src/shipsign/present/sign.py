@@ -1,10 +1,11 @@
-"""Render a signing run: a text table per (image, location, format), JSON with the same facts,
-and a Markdown summary for `$GITHUB_STEP_SUMMARY`. Pure."""
+"""Render a signing run: a text table per (image, location, format) and one per file, JSON with
+the same facts, and a Markdown summary for `$GITHUB_STEP_SUMMARY`. Pure."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shipsign.blobs import FileOutcome, FileResult
 from shipsign.checks import SignatureFormat
 from shipsign.errors import ShipsignError
 from shipsign.policy.consumers import Consumer, who_can_verify
@@ -14,6 +15,7 @@ __all__ = ["search_url", "sign_json", "sign_markdown", "sign_text"]
 
 _SEARCH = "https://search.sigstore.dev/?logIndex={}"
 _HEADER = ("IMAGE", "PLATFORM", "FORMAT", "STATUS", "READ BACK", "SIGNATURE MANIFEST", "REKOR")
+_FILE_HEADER = ("FILE", "SHA256", "STATUS", "READ BACK", "BUNDLE", "REKOR")
 _MARK = {True: "✔", False: "✘"}
 
 
@@ -28,16 +30,23 @@ def sign_text(report: SignReport) -> str:
     """The human report: who signed, what was resolved, the table, problems, how to verify."""
     lines = [f"Signing identity: {report.identity}", f"  OIDC issuer: {report.issuer}"]
     lines.append(f"  trust: {report.trust_source}")
-    lines += ["", "Images (tags resolved to the digest that was signed):"]
-    lines += [f"  {_target_line(t)}" for t in report.images]
+    if report.images or not report.files:
+        lines += ["", "Images (tags resolved to the digest that was signed):"]
+        lines += [f"  {_target_line(t)}" for t in report.images]
     if report.results:
         lines += ["", *_table(report)]
+    if report.files:
+        lines += ["", "Files (each bundle is a Sigstore bundle v0.3, as cosign sign-blob writes):"]
+        lines += [f"  {row}" for row in _file_table(report)]
     notes = [(r, n) for r in report.results for n in r.notes if r.ok]
-    if notes:
+    file_notes = [f for f in report.files if f.ok and f.detail]
+    if notes or file_notes:
         lines += ["", "Notes:"]
         lines += [f"  {_short_ref(r)} {r.format.value}: {_field(n)}" for r, n in notes]
+        lines += [f"  {_field(f.path)}: {_field(f.detail)}" for f in file_notes]
     problems = report.failures()
-    if problems or any(t.error for t in report.images):
+    file_problems = report.file_failures()
+    if problems or file_problems or any(t.error for t in report.images):
         lines += ["", "Not signed or not verified:"]
         for target in report.images:
             if target.error is not None:
@@ -46,6 +55,8 @@ def sign_text(report: SignReport) -> str:
                 lines += [f"      {k}: {_field(v)}" for k, v in target.error.details()]
         for result in problems:
             lines += _problem_lines(result)
+        for failed in file_problems:
+            lines += _file_problem_lines(failed)
     if report.tags:
         lines += ["", "Tags (moved only once every signature is written and verified):"]
         lines += [f"  {_tag_line(t)}" for t in report.tags]
@@ -125,6 +136,48 @@ def _table(report: SignReport) -> list[str]:
     ]
 
 
+def _file_status(result: FileResult) -> str:
+    return "already" if result.outcome is FileOutcome.SKIPPED else result.outcome.value
+
+
+def _file_readback(result: FileResult) -> str:
+    if result.outcome is FileOutcome.SKIPPED:
+        return "verified"  # the bundle there was verified before it was kept
+    return "verified" if result.verified else "not-run"
+
+
+def _file_table(report: SignReport) -> list[str]:
+    rows = [_FILE_HEADER]
+    for f in report.files:
+        rekor = "" if f.log_index is None else str(f.log_index)
+        url = search_url(report, f.log_index)
+        name = _field(f.path) + (" (checksums)" if f.checksums else "")
+        rows.append(
+            (
+                f"{_MARK[f.ok]} {name}",
+                f.sha256[:12],
+                _file_status(f),
+                _file_readback(f) if f.ok else "-",
+                _field(f.bundle) if f.bundle else "-",
+                f"{rekor} {url}" if url else rekor or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_FILE_HEADER))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _file_problem_lines(result: FileResult) -> list[str]:
+    what = result.error.what if result.error is not None else result.detail
+    lines = [f"  ✘ {_field(result.path)}: {result.outcome.value}: {_field(what)}"]
+    if result.detail and result.detail != what:
+        lines.append(f"      note: {_field(result.detail)}")
+    if result.error is not None:
+        lines += [f"      {k}: {_field(v)}" for k, v in result.error.details()]
+    return lines
+
+
 def _problem_lines(result: SignResult) -> list[str]:
     lines = [f"  ✘ {result.reference} {result.format.value}: {_field(_why(result))}"]
     lines += [f"      note: {_field(n)}" for n in result.notes]
@@ -157,13 +210,27 @@ def _tags_verdict(report: SignReport) -> str:
     return f"; no tag moved ({len(report.tags)} held)"
 
 
+def _files_verdict(report: SignReport) -> str:
+    count = len(report.files)
+    signed = sum(f.outcome is FileOutcome.SIGNED for f in report.files)
+    already = sum(f.outcome is FileOutcome.SKIPPED for f in report.files)
+    text = f"{count} file{'s' if count != 1 else ''}: {signed} signed, {already} already signed"
+    bad = len(report.file_failures())
+    return text + (f", {bad} not signed" if bad else "")
+
+
 def _verdict(report: SignReport) -> str:
     count = len(report.results)
     signed = sum(r.status is SignStatus.SIGNED for r in report.results)
     already = sum(r.status is SignStatus.SKIPPED for r in report.results)
     text = f"{count} signature{'s' if count != 1 else ''}: {signed} signed, {already} already there"
+    if report.files:
+        files = _files_verdict(report)
+        text = files if not report.images else f"{text}; {files}"
     if report.ok:
-        verified = "; all verified from every location" if report.verified else ""
+        verified = ""
+        if report.verified:
+            verified = "; all verified from every location" if report.images else "; all verified"
         return f"✔ {text}{verified}{_tags_verdict(report)}"
     bad = len(report.failures())
     if bad:
@@ -213,6 +280,25 @@ def _tag_json(tag: TagResult) -> dict[str, Any]:
     }
 
 
+def _file_json(report: SignReport, f: FileResult) -> dict[str, Any]:
+    return {
+        "path": str(f.path),
+        "name": f.name,
+        "sha256": f.sha256,
+        "size": f.size,
+        "outcome": f.outcome.value,
+        "ok": f.ok,
+        "checksums": f.checksums,
+        "bundle": str(f.bundle) if f.bundle else None,
+        "outputs": [str(p) for p in f.outputs],
+        "rekor_log_index": f.log_index,
+        "search_url": search_url(report, f.log_index),
+        "verified": f.verified or f.outcome is FileOutcome.SKIPPED,
+        "detail": f.detail or None,
+        "error": _error_json(f.error),
+    }
+
+
 def sign_json(report: SignReport) -> dict[str, Any]:
     """The report as a JSON-ready document (no token, no credential)."""
     return {
@@ -249,6 +335,7 @@ def sign_json(report: SignReport) -> dict[str, Any]:
             for s in report.services
         ],
         "tags": [_tag_json(t) for t in report.tags],
+        "files": [_file_json(report, f) for f in report.files],
         "verify_commands": list(report.verify_commands),
         "consumers": [
             {
@@ -272,10 +359,14 @@ def sign_markdown(report: SignReport) -> str:
         "### shipsign sign",
         "",
         f"Signed as `{_md(report.identity)}` (issuer `{_md(report.issuer)}`).",
-        "",
-        "| image | platform | format | status | read back | signature manifest | Rekor log index |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    if report.images or not report.files:
+        rows += [
+            "",
+            "| image | platform | format | status | read back | signature manifest "
+            "| Rekor log index |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
     for r in report.results:
         url = search_url(report, r.log_index)
         index = "" if r.log_index is None else str(r.log_index)
@@ -291,6 +382,23 @@ def sign_markdown(report: SignReport) -> str:
     for r in report.failures():
         if r.error is not None:
             rows += ["", f"- ✘ `{r.reference}` {r.format.value}: {_md(r.error.what)}"]
+    if report.files:
+        rows += [
+            "",
+            "| file | sha256 | status | bundle | Rekor log index |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for f in report.files:
+            url = search_url(report, f.log_index)
+            index = "" if f.log_index is None else str(f.log_index)
+            bundle = f"`{_md(str(f.bundle))}`" if f.bundle else ""
+            rows.append(
+                f"| `{_md(str(f.path))}` | `{f.sha256[:12]}` | {_MARK[f.ok]} {_file_status(f)} | "
+                f"{bundle} | {f'[{index}]({url})' if url else index} |"
+            )
+        for f in report.file_failures():
+            what = f.error.what if f.error is not None else f.detail
+            rows += ["", f"- ✘ `{_md(str(f.path))}`: {_md(what)}"]
     if report.tags:
         rows += ["", "Tags (moved only once every signature is written and verified):", ""]
         rows += [f"- {_md(_tag_line(t))}" for t in report.tags]

@@ -217,26 +217,70 @@ def _md(text: str) -> str:
 
 
 def blob_text(report: BlobReport) -> str:
-    """The human verdict on one bundle."""
+    """The human verdict on one bundle (and on each file checked against a checksums file)."""
     name = report.artifact
     if report.artifact != report.digest:
         name += f" ({report.digest})"
-    if report.ok:
+    if report.outcome.passed:
         sig = FoundSignature(location=report.bundle, outcome=report.outcome)
         text = f"✔ {name}: verified\n    {_facts_line(sig)}\n    (trust: {report.trust_source})\n"
+        if report.checksums:
+            text += "".join(f"{line}\n" for line in _checksum_lines(report))
         return _printable(text)
     lines = [f"✘ {_field(name)}: the bundle {_field(report.bundle)} did not verify"]
     for failure in report.outcome.failures:
         lines += _failure_lines(failure, "    ")
+    if report.checksums:
+        lines.append("  the files were not checked: the checksums file did not verify")
     return _printable("\n".join(lines) + "\n")
+
+
+def _checksum_lines(report: BlobReport) -> list[str]:
+    sums = report.artifact
+    lines = []
+    for check in report.files:
+        if check.ok:
+            lines.append(f"  ✔ {_field(check.file)}: sha256 {check.sha256} as listed")
+        elif check.problem:
+            lines.append(f"  ✘ {_field(check.file)}: {_field(check.name)} is {check.problem}")
+        elif check.listed is None:
+            lines.append(
+                f"  ✘ {_field(check.file)}: {_field(check.name)} is not listed in {_field(sums)}"
+            )
+        else:
+            lines += [
+                f"  ✘ {_field(check.file)}: its content is not what {_field(sums)} lists",
+                f"      expected: sha256 {check.listed}",
+                f"      found: sha256 {check.sha256}",
+            ]
+    bad = sum(not c.ok for c in report.files)
+    if bad:
+        lines.append(f"✘ {bad} of {len(report.files)} files do not match {_field(sums)}")
+    elif report.files:
+        lines.append(f"✔ {len(report.files)} files match {_field(sums)}")
+    return lines
 
 
 def blob_json(report: BlobReport) -> dict[str, Any]:
     """The verdict on one bundle as a JSON-ready document."""
-    return {
+    doc = {
         "artifact": report.artifact,
         "digest": report.digest,
         "bundle": report.bundle,
         "trust": report.trust_source,
         **_outcome_json(report.outcome),
     }
+    if report.checksums:
+        doc["ok"] = report.ok
+        doc["files"] = [
+            {
+                "file": c.file,
+                "name": c.name,
+                "sha256": c.sha256,
+                "listed": c.listed,
+                "ok": c.ok,
+                "problem": c.problem or None,
+            }
+            for c in report.files
+        ]
+    return doc

@@ -1,7 +1,9 @@
-"""Use case: keyless signing of images, published in cosign's formats next to every copy.
+"""Use case: keyless signing of images, published in cosign's formats next to every copy, and
+of files (release assets) with the same certificate.
 
-`sign_images(SignRequest(...))` returns a `SignReport`; `run` orchestrates, `plan` resolves and
-groups, `existing` finds what is already signed, `legacy`/`bundle` write, `readback` verifies.
+`sign_artifacts(SignRequest(...))` (also known as `sign_images`) returns a `SignReport`; `run`
+orchestrates, `plan` resolves and groups, `existing` finds what is already signed,
+`legacy`/`bundle` write, `readback` verifies; `shipsign.blobs` signs the files.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from shipsign.sign.model import (
     SignStatus,
     parse_annotations,
 )
-from shipsign.sign.run import sign_images
+from shipsign.sign.run import sign_artifacts, sign_images
 from shipsign.sign.tags import TagResult, TagStatus
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "TagResult",
     "TagStatus",
     "parse_annotations",
+    "sign_artifacts",
     "sign_images",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
+from shipsign.blobs.model import FileOutcome, FileResult, FileSignOptions
 from shipsign.checks import SignatureFormat
 from shipsign.errors import InputError, InternalError, ShipsignError, UnreachableError
 from shipsign.keyless.retrying import ServiceStats
@@ -78,11 +79,12 @@ class SignRequest:
     the first token and again whenever the certificate must be renewed with a fresh token (it
     may be called from a worker thread); with neither, the CI environment's (GitHub Actions
     `id-token: write`, ...), renewed the same way. `keychain` None means the docker/podman
-    config and credential helpers. Construction raises `InputError` for a malformed annotation
-    or for both a token and a token source.
+    config and credential helpers. `files`: files to sign in the same run, with the same
+    certificate (a run may have files and no image). Construction raises `InputError` for a
+    malformed annotation or for both a token and a token source.
     """
 
-    images: tuple[str, ...]
+    images: tuple[str, ...] = ()
     format: SignFormat = SignFormat.BOTH
     identity_token: Secret | None = None
     identity_token_source: Callable[[], Secret] | None = None
@@ -94,6 +96,7 @@ class SignRequest:
     insecure_registries: tuple[str, ...] = ()
     keychain: Keychain | None = None
     tags: tuple[str, ...] = ()
+    files: FileSignOptions | None = None  # files to sign too, with the same certificate
 
     def __post_init__(self) -> None:
         parse_annotations(self.annotations)
@@ -191,14 +194,17 @@ class SignReport:
     verify_commands: tuple[str, ...] = ()
     verified: bool = False  # verify-after-sign ran
     tags: tuple[TagResult, ...] = ()  # one per (repository, tag) asked for, in order
+    files: tuple[FileResult, ...] = ()  # one per file, sorted by path, the checksums file last
 
     @property
     def signed(self) -> bool:
-        """Every image resolved, and every (digest, location, format) is signed and verified."""
+        """Every image resolved, every (digest, location, format) is signed and verified, and
+        every file is signed (or already was)."""
         return (
-            bool(self.results)
+            bool(self.results or self.files)
             and all(i.error is None for i in self.images)
             and all(r.ok for r in self.results)
+            and all(f.ok for f in self.files)
         )
 
     @property
@@ -214,18 +220,27 @@ class SignReport:
     @property
     def any_internal(self) -> bool:
         """A bug in shipsign stopped some (digest, location, format): exit 4, never 1."""
-        return any(isinstance(r.error, InternalError) for r in self.results) or any(
-            isinstance(t.error, InternalError) for t in self.tags
+        return (
+            any(isinstance(r.error, InternalError) for r in self.results)
+            or any(isinstance(t.error, InternalError) for t in self.tags)
+            or any(isinstance(f.error, InternalError) for f in self.files)
         )
 
     @property
     def any_negative(self) -> bool:
         """Something is definitely not signed, did not verify, or a tag was refused (retrying
         will not help)."""
-        return any(
-            r.status is SignStatus.FAILED or r.readback is ReadBack.FAILED for r in self.results
-        ) or any(
-            t.error is not None and not isinstance(t.error, UnreachableError) for t in self.tags
+        return (
+            any(
+                r.status is SignStatus.FAILED or r.readback is ReadBack.FAILED for r in self.results
+            )
+            or any(
+                t.error is not None and not isinstance(t.error, UnreachableError) for t in self.tags
+            )
+            or any(
+                f.outcome is FileOutcome.FAILED and not isinstance(f.error, UnreachableError)
+                for f in self.files
+            )
         )
 
     @property
@@ -238,8 +253,13 @@ class SignReport:
                 for r in self.results
             )
             or any(isinstance(t.error, UnreachableError) for t in self.tags)
+            or any(isinstance(f.error, UnreachableError) for f in self.files)
         )
 
     def failures(self) -> tuple[SignResult, ...]:
         """The results that are not ok, in order."""
         return tuple(r for r in self.results if not r.ok)
+
+    def file_failures(self) -> tuple[FileResult, ...]:
+        """The files that were not signed, in order."""
+        return tuple(f for f in self.files if not f.ok)

@@ -1,10 +1,13 @@
-"""Use case: sign images keylessly and publish cosign-compatible signatures next to every copy.
+"""Use case: sign images keylessly and publish cosign-compatible signatures next to every copy,
+and sign files (release assets) with the same certificate.
 
 Resolve every input to a digest, group copies of one digest, skip what this identity already
 signed, get one certificate for the whole run, then sign and write concurrently (bounded pool,
 `work.py`): one DSSE bundle per digest pushed to every location, one legacy `.sig` layer per
-location. A failed (digest, location, format) is a result, never a reason to stop the others.
-Last, with `tags`, the tags move, only when everything was signed and verified (`tags.py`).
+location. Files are planned (expanded, checked, hashed) before the token is even read, then
+signed with the same signer (`shipsign.blobs`). A failed (digest, location, format) or file is
+a result, never a reason to stop the others. Last, with `tags`, the tags move, only when
+everything, files included, was signed and verified (`tags.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from shipsign.blobs import FilePlan, FileResult, plan_files, sign_files
 from shipsign.errors import InputError
+from shipsign.keyless.fulcio_identity import certificate_issuer, subject_alternative_names
 from shipsign.keyless.identity import (
     IdentityToken,
     parse_identity_token,
@@ -21,33 +26,35 @@ from shipsign.keyless.identity import (
 )
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import Instance, Trust, load_trust
-from shipsign.keyless.trust_material import load_trust_material
+from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
 from shipsign.oci.client import Registries
 from shipsign.oci.reference import Reference
-from shipsign.sign.consumer import verify_commands
+from shipsign.sign.consumer import blob_verify_commands, verify_commands
 from shipsign.sign.model import SignReport, SignRequest, SignResult
 from shipsign.sign.plan import Plan, build_plan
 from shipsign.sign.readback import read_back
 from shipsign.sign.tags import TagResult, hold_tags, move_tags, tag_targets
 from shipsign.sign.work import SigningRun
 
-__all__ = ["sign_images"]
+__all__ = ["sign_artifacts", "sign_images"]
 
 
-def sign_images(
+def sign_artifacts(
     request: SignRequest, *, registries: Registries | None = None, now: datetime | None = None
 ) -> SignReport:
-    """Sign every image of `request` and verify what was written; one result per signature.
+    """Sign every image and file of `request` with one certificate and verify what was
+    written; one result per image signature and one per file.
 
-    Raises `InputError` for bad input (reference, trust file, no identity token, an image that
-    does not exist) before anything is signed, and `InputError`/`UnreachableError` when Fulcio
-    refuses or cannot be reached (nothing can be signed then). Everything after that is data.
-    `registries` (with its keychain and insecure hosts) replaces the request's.
+    Raises `InputError` for bad input (reference, file, trust file, no identity token, an image
+    that does not exist) before anything is signed, and `InputError`/`UnreachableError` when
+    Fulcio refuses or cannot be reached (nothing can be signed then). Everything after that is
+    data. `registries` (with its keychain and insecure hosts) replaces the request's.
     """
     start = now or datetime.now(timezone.utc)
     refs = [Reference.parse(image) for image in request.images]
-    if not refs:
+    if not refs and request.files is None:
         raise InputError("no image to sign", expected="one or more image references")
+    files = _plan_files(request)  # local input, checked before anything else happens
     token, renew = _identity(request, start)  # first: no token is the commonest mistake
     trust = load_trust(replace(request.trust, force_rekor_v1=True))  # the legacy format's SET
     signer = KeylessSigner(trust, token, renew_identity=renew)
@@ -68,7 +75,8 @@ def sign_images(
             request, pool=pool, signer=signer, material=material, token=token, now=start
         )
         results = run.execute(plan)
-        identity, issuer = run.who()
+        signed_files = _sign_files(request, files, signer, material, token)
+        identity, issuer = _who(run, signer)
         if request.verify_after and results:
             results = read_back(
                 results,
@@ -80,15 +88,68 @@ def sign_images(
             )
         tags: tuple[TagResult, ...] = ()
         if to_tag:
-            everywhere = all(r.ok for r in results) and all(t.error is None for t in plan.targets)
+            everywhere = (
+                all(r.ok for r in results)
+                and all(t.error is None for t in plan.targets)
+                and all(f.ok for f in signed_files)
+            )
             tags = move_tags(pool, to_tag) if everywhere and results else hold_tags(to_tag)
     finally:
         if own:
             pool.close()
     report = _report(
-        request, plan, results, who=run.who(), trust=trust, signer=signer, certified=run.certified
+        request,
+        plan,
+        results,
+        who=_who(run, signer),
+        trust=trust,
+        signer=signer,
+        certified=run.certified or signer.certified,
+        files=signed_files,
     )
     return replace(report, tags=tags)
+
+
+sign_images = sign_artifacts  # the name from before files could be signed too
+
+
+def _plan_files(request: SignRequest) -> FilePlan | None:
+    if request.files is None:
+        return None
+    options = request.files
+    if request.force and not options.force:
+        options = replace(options, force=True)
+    return plan_files(options)
+
+
+def _sign_files(
+    request: SignRequest,
+    files: FilePlan | None,
+    signer: KeylessSigner,
+    material: TrustMaterial,
+    token: IdentityToken,
+) -> tuple[FileResult, ...]:
+    """The files, with the images' signer: the same key and certificate."""
+    if files is None:
+        return ()
+    return sign_files(
+        signer,
+        files,
+        material=material,
+        identity=token.identity,
+        issuer=token.issuer,
+        verify_after=request.verify_after,
+    )
+
+
+def _who(run: SigningRun, signer: KeylessSigner) -> tuple[str, str]:
+    """Whom the run signed as: the certificate's identity, once there is one."""
+    identity, issuer = run.who()
+    if run.certified or not signer.certified:
+        return identity, issuer
+    certificate = signer.certificate()  # requested for the files alone
+    names = subject_alternative_names(certificate)
+    return (names[0] if names else identity), certificate_issuer(certificate) or issuer
 
 
 def _report(
@@ -100,9 +161,19 @@ def _report(
     trust: Trust,
     signer: KeylessSigner,
     certified: bool,
+    files: tuple[FileResult, ...],
 ) -> SignReport:
     identity, issuer = who
     options = request.trust
+    image_commands = verify_commands(
+        plan.targets,
+        identity=identity,
+        issuer=issuer,
+        trust=options,
+        recursive=request.recursive,
+        insecure_registries=request.insecure_registries,
+    )
+    file_commands = blob_verify_commands(files, identity=identity, issuer=issuer, trust=options)
     return SignReport(
         images=plan.targets,
         results=results,
@@ -112,15 +183,9 @@ def _report(
         public_log=options.trust_config is None and options.instance is Instance.PRODUCTION,
         services=signer.stats(),
         certificate_requested=certified,
-        verify_commands=verify_commands(
-            plan.targets,
-            identity=identity,
-            issuer=issuer,
-            trust=options,
-            recursive=request.recursive,
-            insecure_registries=request.insecure_registries,
-        ),
+        verify_commands=image_commands + file_commands,
         verified=request.verify_after,
+        files=files,
     )
 
 
