@@ -6,10 +6,13 @@ Handlers import their use case and renderer inside the body so that `--help` sta
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shipsign.blobs.model import FileSignOptions
+    from shipsign.github_api import GitHubSettings
     from shipsign.keyless.policy import IdentityPolicy
     from shipsign.keyless.trust import TrustOptions
     from shipsign.policy.config import ShipsignConfig
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "action",
+    "gate",
     "init",
     "policy",
     "resolve",
@@ -26,6 +30,7 @@ __all__ = [
     "tree",
     "verify",
     "verify_blob",
+    "verify_release",
     "version",
 ]
 
@@ -251,6 +256,8 @@ def _render_sign(args: argparse.Namespace, request: SignRequest) -> int:
     from shipsign.present.exitcodes import report_code
     from shipsign.sign import sign_artifacts
 
+    if getattr(args, "github_release", None):
+        return _sign_and_publish(args, request)
     report = sign_artifacts(request)
     if args.output == "json":
         render.out(json.dumps(present.sign_json(report), indent=2))
@@ -258,6 +265,139 @@ def _render_sign(args: argparse.Namespace, request: SignRequest) -> int:
         render.out(present.sign_text(report))
     render.step_summary(present.sign_markdown(report))
     return report_code(report, internal=report.any_internal)
+
+
+def _github_settings(args: argparse.Namespace, *, anonymous: bool = False) -> GitHubSettings:
+    from shipsign.github_api import GitHubSettings
+
+    token_file = Path(args.github_token_file) if args.github_token_file else None
+    return GitHubSettings.from_env(os.environ, token_file=token_file, anonymous=anonymous)
+
+
+def _github_repository(args: argparse.Namespace) -> str:
+    from shipsign.errors import InputError
+
+    value = getattr(args, "github_repository", None) or os.environ.get("GITHUB_REPOSITORY", "")
+    if not value:
+        raise InputError(
+            "which GitHub repository?",
+            expected="--github-repository OWNER/REPO, or GITHUB_REPOSITORY",
+        )
+    return str(value)
+
+
+def _sign_and_publish(args: argparse.Namespace, request: SignRequest) -> int:
+    """Sign, then put the file outputs on the GitHub release (`--github-release`)."""
+    import json
+
+    from shipsign.cli import render
+    from shipsign.errors import InputError
+    from shipsign.present import release as present_release
+    from shipsign.present import sign as present
+    from shipsign.present.exitcodes import NEGATIVE, report_code
+    from shipsign.release.publish import ReleaseTarget, release_tag, sign_and_publish
+
+    if request.files is None:
+        raise InputError(
+            "--github-release uploads the bundles of signed files, and no file is signed",
+            expected="--file PATH (or FILE arguments of sign-blob, or [sign] files)",
+        )
+    target = ReleaseTarget(
+        repository=_github_repository(args),
+        tag=release_tag(args.github_release, os.environ),
+        create=args.create_release,
+        upload_files=args.upload_files,
+        force=args.force,
+    )
+    published = sign_and_publish(request, target, settings=_github_settings(args))
+    report, upload = published.sign, published.upload
+    if args.output == "json":
+        doc = present.sign_json(report)
+        doc["release"] = present_release.upload_json(upload)
+        render.out(json.dumps(doc, indent=2))
+    else:
+        render.out(present.sign_text(report) + present_release.upload_text(upload))
+    render.step_summary(present.sign_markdown(report))
+    code = report_code(report, internal=report.any_internal)
+    return NEGATIVE if code == 0 and upload.conflicts else code
+
+
+def verify_release(args: argparse.Namespace) -> int:
+    """Verify every file of a GitHub release against its bundles (and signed checksums)."""
+    import json
+
+    from shipsign.cli import render
+    from shipsign.present import release as present
+    from shipsign.present.exitcodes import NEGATIVE, OK
+    from shipsign.release.verify import VerifyReleaseRequest
+    from shipsign.release.verify import verify_release as run
+
+    request = VerifyReleaseRequest(
+        repository=args.repository,
+        tag=args.tag,
+        policy=_policy(args),
+        trust=_trust(args),
+        allow_unsigned=tuple(args.allow_unsigned),
+    )
+    report = run(request, settings=_github_settings(args, anonymous=True))
+    if args.output == "json":
+        render.out(json.dumps(present.release_json(report), indent=2))
+    else:
+        render.out(present.release_text(report))
+    render.step_summary(present.release_markdown(report))
+    return OK if report.ok else NEGATIVE
+
+
+def gate(args: argparse.Namespace) -> int:
+    """Check the images a change deploys against the config file's [[policy]] entries."""
+    import json
+
+    from shipsign.cli import render
+    from shipsign.gate.annotations import workflow_annotations
+    from shipsign.gate.comment import CommentMode
+    from shipsign.gate.github_report import ReportOptions
+    from shipsign.gate.judge import GateOptions
+    from shipsign.gate.markdown import step_summary_markdown
+    from shipsign.gate.run import GateRequest, run_gate
+    from shipsign.present import gate as present
+
+    settings = None
+    if args.github_token_file or os.environ.get("GITHUB_TOKEN", "").strip():
+        settings = _github_settings(args)
+    request = GateRequest(
+        root=_repository_root(Path.cwd()),
+        paths=tuple(args.paths),
+        base=args.base,
+        head=args.head,
+        pull_request=args.github_pull_request,
+        repository=args.github_repository,
+        config=_config(args),
+        options=GateOptions(
+            require_policy=args.require_policy,
+            require_digest=args.require_digest,
+            trust=_trust(args),
+            insecure_registries=tuple(args.insecure_registry),
+        ),
+        report=ReportOptions(name=args.check_name, comment=CommentMode(args.comment)),
+    )
+    outcome = run_gate(request, environ=os.environ, settings=settings)
+    if args.output == "json":
+        render.out(json.dumps(present.gate_json(outcome), indent=2))
+    else:
+        render.out(present.gate_text(outcome))
+    render.step_summary(step_summary_markdown(outcome.report, name=args.check_name))
+    if outcome.needs_workflow_annotations and os.environ.get("GITHUB_ACTIONS") == "true":
+        render.out("\n".join(workflow_annotations(outcome.report, limit=50)))
+    return present.gate_code(outcome.report)
+
+
+def _repository_root(start: Path) -> Path:
+    """The top of the git work tree holding `start` (references are relative to it); `start`
+    itself outside one."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
 
 
 def sign(args: argparse.Namespace) -> int:

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify_blob(sub)
     _add_sign(sub)
     _add_sign_blob(sub)
+    _add_verify_release(sub)
+    _add_gate(sub)
     _add_action(sub)
     _add_policy(sub)
     _add_init(sub)
@@ -295,6 +297,7 @@ def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "with the same certificate; default: [sign] files of the config file",
     )
     _file_options(p)
+    _release_options(p)
     _config_option(p)
     _trust_options(p, verify_only=False)
     _registry_options(p)
@@ -323,6 +326,134 @@ def _file_options(p: argparse.ArgumentParser) -> None:
         help="also write <file>.sig (base64 signature) and <file>.pem (certificate), as "
         "cosign sign-blob --output-signature/--output-certificate",
     )
+
+
+def _github_options(g: argparse._ArgumentGroup) -> None:
+    g.add_argument(
+        "--github-repository",
+        metavar="OWNER/REPO",
+        help="the repository (default: $GITHUB_REPOSITORY); the API is $GITHUB_API_URL "
+        "(GitHub Enterprise Server works)",
+    )
+    g.add_argument(
+        "--github-token-file",
+        metavar="FILE",
+        help="read the GitHub token from FILE (default: $GITHUB_TOKEN)",
+    )
+
+
+def _release_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("GitHub release (the bundles become release assets)")
+    g.add_argument(
+        "--github-release",
+        metavar="TAG",
+        help="upload each file's bundle (and outputs) to the release for TAG; `auto`: the tag "
+        "that triggered the workflow. The release is checked before anything is signed: it "
+        "must exist (or --create-release) and not be immutable",
+    )
+    g.add_argument(
+        "--create-release",
+        action="store_true",
+        help="make a draft release for the tag if there is none",
+    )
+    g.add_argument(
+        "--upload-files",
+        action="store_true",
+        help="upload the signed files themselves too, not only their bundles",
+    )
+    _github_options(g)
+
+
+def _add_verify_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "verify-release",
+        help="verify every file of a GitHub release against its Sigstore bundles",
+        description="List the release's assets, pair each file with its <file>.sigstore.json, "
+        "stream it through sha256 and verify the bundle against the expected signer. A signed "
+        "checksums file covers the files it lists. A file nothing signs fails unless "
+        "--allow-unsigned names it. No token is needed for a public repository. Exit 0: every "
+        "file verified; 1: some file did not; 2: bad input (no such release); 3: GitHub "
+        "could not be read.",
+    )
+    p.add_argument("repository", metavar="OWNER/REPO", help="the repository")
+    p.add_argument("tag", metavar="TAG", help="the release's tag")
+    p.add_argument(
+        "--allow-unsigned",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="asset names that may have no signature (repeatable), e.g. '*.md'",
+    )
+    p.add_argument(
+        "--github-token-file",
+        metavar="FILE",
+        help="read the GitHub token from FILE (default: $GITHUB_TOKEN; none for a public "
+        "repository)",
+    )
+    _identity_options(p)
+    _trust_options(p, verify_only=True)
+    _output_option(p)
+    _common(p)
+    p.set_defaults(handler="verify_release")
+
+
+def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gate",
+        help="check that every image a change deploys is signed by the identity its policy names",
+        description="Find the image references in the files a change touches (Kubernetes, "
+        "kustomize, Flux, Helm, Dockerfiles, compose, workflows), resolve each to a digest and "
+        "verify it against the [[policy]] of the config file that covers its repository. In a "
+        "pull request with a token, report as a check run on the head commit and one comment. "
+        "Exit 0: every covered image passes; 1: some image fails; 2: bad input; 3: a registry "
+        "could not be read.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="check every file under these instead of the change",
+    )
+    p.add_argument("--base", metavar="REF", help="the change is `git diff REF...HEAD`")
+    p.add_argument("--head", metavar="REF", default="HEAD", help="with --base (default: HEAD)")
+    p.add_argument(
+        "--github-pull-request",
+        type=int,
+        metavar="N",
+        help="the pull request (default: the workflow event's)",
+    )
+    p.add_argument(
+        "--require-policy",
+        action="store_true",
+        help="an image no [[policy]] covers fails (default: a warning)",
+    )
+    p.add_argument(
+        "--require-digest",
+        action="store_true",
+        help="a reference not pinned to a digest, or built from a variable, fails "
+        "(default: a warning)",
+    )
+    p.add_argument(
+        "--comment",
+        choices=["on-failure", "always", "never"],
+        default="on-failure",
+        help="the pull request comment: kept up to date while the gate fails (default), "
+        "always, or never",
+    )
+    p.add_argument(
+        "--check-name",
+        default="shipsign gate",
+        metavar="NAME",
+        help="the check run's name (default: shipsign gate)",
+    )
+    g = p.add_argument_group("GitHub (the report; without a token, only this output)")
+    _github_options(g)
+    _config_option(p)
+    _trust_options(p, verify_only=True)
+    _registry_options(p)
+    _output_option(p)
+    _common(p)
+    p.set_defaults(handler="gate")
 
 
 def _add_sign_blob(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -359,6 +490,7 @@ def _add_sign_blob(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="do not read the bundles back and verify them after signing",
     )
     _file_options(p)
+    _release_options(p)
     _config_option(p)
     _trust_options(p, verify_only=False)
     _output_option(p)

@@ -72,9 +72,17 @@ class GitHubSettings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str], *, token_file: Path | None = None, **options: Any
+        cls,
+        environ: Mapping[str, str],
+        *,
+        token_file: Path | None = None,
+        anonymous: bool = False,
+        **options: Any,
     ) -> GitHubSettings:
-        """Settings from a job's environment: `GITHUB_API_URL`, and the token (`load_token`)."""
+        """Settings from a job's environment: `GITHUB_API_URL`, and the token (`load_token`).
+
+        With `anonymous`, no token is fine (reading a public repository): requests then carry
+        no credentials and GitHub's lower anonymous rate limit applies."""
         api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
         if not api_url.startswith(("https://", "http://")):
             raise InputError(
@@ -82,6 +90,8 @@ class GitHubSettings:
                 found=api_url,
                 expected="e.g. https://api.github.com or https://HOST/api/v3",
             )
+        if anonymous and token_file is None and not environ.get("GITHUB_TOKEN", "").strip():
+            return cls(token=Secret(""), api_url=api_url, **options)
         return cls(token=load_token(environ, token_file), api_url=api_url, **options)
 
 
@@ -150,7 +160,7 @@ class GitHubRepo:
         self.settings = settings
         self.full_name = parse_repository(full_name)
         self._gh = github.Github(
-            auth=_SecretToken(settings.token),
+            auth=_SecretToken(settings.token) if settings.token else None,
             base_url=settings.api_url,
             timeout=settings.timeout,
             user_agent=USER_AGENT,
@@ -188,6 +198,8 @@ class GitHubRepo:
 
     def auth_headers(self) -> dict[str, str]:
         """Headers for a request of our own to the API host (never to a redirect's target)."""
+        if not self.settings.token:
+            return {"User-Agent": USER_AGENT}
         return {"Authorization": f"token {self.settings.token.reveal()}", "User-Agent": USER_AGENT}
 
     def remember(self, release: GitRelease) -> None:

@@ -28,8 +28,11 @@ def _clean(text: object) -> str:
 
 
 def _how(asset: ReleaseAssetResult) -> str:
-    if asset.status is AssetStatus.VERIFIED:
-        return f"its bundle {asset.via}"
+    if asset.status is AssetStatus.VERIFIED or (asset.status is AssetStatus.FAILED and asset.via):
+        kind = (
+            "listed in" if asset.via and not asset.via.endswith(".sigstore.json") else "its bundle"
+        )
+        return f"{kind} {asset.via}"
     if asset.status is AssetStatus.COVERED:
         return f"listed in {asset.via}"
     return asset.detail
@@ -48,7 +51,7 @@ def release_text(report: ReleaseReport) -> str:
             f"  {_MARK[asset.status]} {_clean(asset.name):<{width}}  {asset.status.value:<16}"
             + (f"  {_clean(how)}" if how else "")
         )
-        if asset.status in (AssetStatus.FAILED,) and asset.via and asset.detail:
+        if asset.status is AssetStatus.FAILED and asset.via and asset.detail:
             lines.append(f"      {_clean(asset.detail)}")
     signers = {
         (a.facts.identity, a.facts.issuer)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +25,40 @@ from shipsign.release.download import BUNDLE_LIMIT, read_asset
 from shipsign.release.model import Asset, AssetFile, Release, UploadReport
 from shipsign.release.releases import fetch_assets, open_release
 from shipsign.release.upload import upload_assets
-from shipsign.sign import SignReport, SignRequest, sign_images
+from shipsign.sign import SignReport, SignRequest, plan_files_for, sign_artifacts
 
-__all__ = ["PublishReport", "ReleaseTarget", "asset_files", "sign_and_publish"]
+__all__ = [
+    "AUTO_TAG",
+    "PublishReport",
+    "ReleaseTarget",
+    "asset_files",
+    "release_tag",
+    "sign_and_publish",
+]
 
 _log = logging.getLogger(__name__)
 _JSON = "application/json"
+AUTO_TAG = "auto"  # the tag whose push started the workflow
+
+
+def release_tag(value: str, environ: Mapping[str, str]) -> str:
+    """The release tag `value` names: itself, or with `auto` the tag that triggered the
+    workflow (`GITHUB_REF` refs/tags/NAME). Raises `InputError` for `auto` on any other ref."""
+    value = value.strip()
+    if value != AUTO_TAG:
+        if not value or any(c.isspace() for c in value):
+            raise InputError("not a release tag", found=repr(value), expected="a tag, or auto")
+        return value
+    ref = environ.get("GITHUB_REF", "")
+    if ref.startswith("refs/tags/") and len(ref) > len("refs/tags/"):
+        return ref[len("refs/tags/") :]
+    raise InputError(
+        "github-release: auto needs a workflow started by a tag",
+        where="GITHUB_REF",
+        expected="refs/tags/<tag> (on: push: tags: [...], or a release event)",
+        found=ref or "not set",
+        hint="give the tag itself, or run the release job on tag pushes",
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,20 +84,26 @@ def sign_and_publish(
     target: ReleaseTarget,
     *,
     settings: GitHubSettings,
-    bundle_paths: Sequence[tuple[str, Path]] = (),
     registries: Registries | None = None,
 ) -> PublishReport:
     """Sign `request` (images and files) and upload the file outputs to the release.
 
-    `bundle_paths` are (asset name, local path) of the bundles this run will look for: those
-    missing locally are fetched from the release first. Raises `InputError` before signing for
-    a missing (and not `create`) or immutable release; the sign use case's errors; and
-    `UploadIncomplete` (exit 3) when GitHub fails mid-upload, naming what is there.
+    Bad local input (files, patterns) fails first, then a missing (and not `create`) or
+    immutable release: both before anything is signed. Bundles on the release that are missing
+    beside their files are fetched first (see the module's docstring). Raises the sign use
+    case's errors, and `UploadIncomplete` (exit 3) when GitHub fails mid-upload, naming what
+    is there and what is not.
     """
+    plan = plan_files_for(request)
     with GitHubRepo(settings, target.repository) as repo:
         release = open_release(repo, target.tag, create=target.create)
-        fetched = _fetch_bundles(repo, release, bundle_paths) if not request.force else ()
-        report = sign_images(request, registries=registries)
+        wanted = (
+            [(f.outputs.bundle.name, f.outputs.bundle) for f in plan.files]
+            if plan is not None and not request.force
+            else []
+        )
+        fetched = _fetch_bundles(repo, release, wanted)
+        report = sign_artifacts(request, registries=registries, file_plan=plan)
         files = asset_files(report.files, upload_files=target.upload_files)
         upload = upload_assets(repo, release, files, force=target.force)
     return PublishReport(sign=report, upload=upload, fetched=fetched)

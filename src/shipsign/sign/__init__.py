@@ -18,7 +18,7 @@ from shipsign.sign.model import (
     SignStatus,
     parse_annotations,
 )
-from shipsign.sign.run import sign_artifacts, sign_images
+from shipsign.sign.run import plan_files_for, sign_artifacts, sign_images
 from shipsign.sign.tags import TagResult, TagStatus
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "TagResult",
     "TagStatus",
     "parse_annotations",
+    "plan_files_for",
     "sign_artifacts",
     "sign_images",
 ]

@@ -26,7 +26,7 @@ from shipsign.keyless.identity import (
 )
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import Instance, Trust, load_trust
-from shipsign.keyless.trust_material import TrustMaterial, load_trust_material
+from shipsign.keyless.trust_material import TrustMaterial, verification_trust
 from shipsign.oci.client import Registries
 from shipsign.oci.reference import Reference
 from shipsign.sign.consumer import blob_verify_commands, verify_commands
@@ -36,11 +36,15 @@ from shipsign.sign.readback import read_back
 from shipsign.sign.tags import TagResult, hold_tags, move_tags, tag_targets
 from shipsign.sign.work import SigningRun
 
-__all__ = ["sign_artifacts", "sign_images"]
+__all__ = ["plan_files_for", "sign_artifacts", "sign_images"]
 
 
 def sign_artifacts(
-    request: SignRequest, *, registries: Registries | None = None, now: datetime | None = None
+    request: SignRequest,
+    *,
+    registries: Registries | None = None,
+    now: datetime | None = None,
+    file_plan: FilePlan | None = None,
 ) -> SignReport:
     """Sign every image and file of `request` with one certificate and verify what was
     written; one result per image signature and one per file.
@@ -48,13 +52,15 @@ def sign_artifacts(
     Raises `InputError` for bad input (reference, file, trust file, no identity token, an image
     that does not exist) before anything is signed, and `InputError`/`UnreachableError` when
     Fulcio refuses or cannot be reached (nothing can be signed then). Everything after that is
-    data. `registries` (with its keychain and insecure hosts) replaces the request's.
+    data. `registries` (with its keychain and insecure hosts) replaces the request's;
+    `file_plan`, made by the caller with `plan_files_for(request)`, replaces planning the files.
     """
     start = now or datetime.now(timezone.utc)
     refs = [Reference.parse(image) for image in request.images]
     if not refs and request.files is None:
         raise InputError("no image to sign", expected="one or more image references")
-    files = _plan_files(request)  # local input, checked before anything else happens
+    # local input, checked before anything else happens
+    files = file_plan if file_plan is not None else plan_files_for(request)
     token, renew = _identity(request, start)  # first: no token is the commonest mistake
     trust = load_trust(replace(request.trust, force_rekor_v1=True))  # the legacy format's SET
     signer = KeylessSigner(trust, token, renew_identity=renew)
@@ -70,7 +76,7 @@ def sign_artifacts(
             request.tags,
             [(loc, a.digest) for a in plan.artifacts if a.index is None for loc in a.locations],
         )  # before signing: a tag that would name two digests is bad input
-        material = load_trust_material(trust.trusted_root)
+        material = verification_trust(trust)  # the run's, loaded once
         run = SigningRun(
             request, pool=pool, signer=signer, material=material, token=token, now=start
         )
@@ -82,7 +88,7 @@ def sign_artifacts(
                 results,
                 identity=identity,
                 issuer=issuer,
-                trust=replace(material, source=trust.source),  # the run's, loaded once
+                trust=material,
                 registries=pool,
                 now=now,
             )
@@ -113,7 +119,9 @@ def sign_artifacts(
 sign_images = sign_artifacts  # the name from before files could be signed too
 
 
-def _plan_files(request: SignRequest) -> FilePlan | None:
+def plan_files_for(request: SignRequest) -> FilePlan | None:
+    """The files `request` signs, expanded, checked and hashed (None: no files). Raises
+    `InputError` for bad input; writes nothing."""
     if request.files is None:
         return None
     options = request.files
