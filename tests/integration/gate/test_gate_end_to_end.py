@@ -8,12 +8,8 @@ from __future__ import annotations
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-
-import pytest
 
 from integration.verify.signed_images import Image, new_image, sign_image
 from shipsign.gate.annotations import workflow_annotations
@@ -22,9 +18,8 @@ from shipsign.gate.judge import GateOptions
 from shipsign.gate.model import Conclusion, Verdict
 from shipsign.gate.run import GateOutcome, GateRequest, run_gate
 from shipsign.github_api import GitHubSettings
-from shipsign.keyless.identity import parse_identity_token
 from shipsign.keyless.signing import KeylessSigner
-from shipsign.keyless.trust import TrustOptions, load_trust
+from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Registries
 from shipsign.policy.config import load_config
 from shipsign.retry import RetryPolicy
@@ -34,28 +29,6 @@ from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
 
 REPO = "acme/app"
-
-
-@pytest.fixture(scope="module")
-def signer(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    token = parse_identity_token(github_oidc.mint(), now=datetime.now(timezone.utc))
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture(scope="module")
-def lookalike(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    ref = "acme/app-fork/.github/workflows/release.yml@refs/tags/v1.2.3"
-    token = parse_identity_token(
-        github_oidc.mint(job_workflow_ref=ref, repository="acme/app-fork"),
-        now=datetime.now(timezone.utc),
-    )
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture
-def pool(registry: Registry) -> Iterator[Registries]:
-    with Registries(insecure=[registry.host], env={}) as registries:
-        yield registries
 
 
 def _git(root: Path, *args: str) -> str:

@@ -5,46 +5,17 @@ refused, and a registry that cannot be read never reported as unsigned."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
-
-import pytest
 
 from integration.verify.signed_images import Image, new_image, sign_image
 from shipsign.gate.judge import GateOptions, judge
 from shipsign.gate.model import ImageUse, RefKind, Verdict
-from shipsign.keyless.identity import parse_identity_token
 from shipsign.keyless.signing import KeylessSigner
-from shipsign.keyless.trust import TrustOptions, load_trust
+from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Registries
 from shipsign.policy.config import load_config
 from stack.registry import Registry
 from stack.sigstore_stack import GitHubOidc, SigstoreStack
-
-
-@pytest.fixture(scope="module")
-def signer(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    """Signs as the policy's identity: acme/app's release.yml (github_oidc.san)."""
-    token = parse_identity_token(github_oidc.mint(), now=datetime.now(timezone.utc))
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture(scope="module")
-def lookalike(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    """Signs as acme/app-fork's release.yml: the same file name in a look-alike repository."""
-    ref = "acme/app-fork/.github/workflows/release.yml@refs/tags/v1.2.3"
-    token = parse_identity_token(
-        github_oidc.mint(job_workflow_ref=ref, repository="acme/app-fork"),
-        now=datetime.now(timezone.utc),
-    )
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture
-def pool(registry: Registry) -> Iterator[Registries]:
-    with Registries(insecure=[registry.host, "127.0.0.1:9"], env={}) as registries:
-        yield registries
 
 
 def _use(text: str, file: str = "deploy/app.yaml", line: int = 1, **kw: object) -> ImageUse:
