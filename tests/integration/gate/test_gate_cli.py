@@ -131,3 +131,50 @@ def test_a_pull_request_run_reports_on_github(
     assert "::error" not in run.out  # the check run carries the annotations
     assert bad.ref.split("@")[0] in summary.read_text()
     assert github_env["GITHUB_TOKEN"] not in run.out + run.err + summary.read_text()
+
+
+def test_hostile_files_in_the_change_are_reported_and_the_rest_still_runs(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_github: None,
+    registry: Registry,
+    signer: KeylessSigner,
+    github_oidc: GitHubOidc,
+    sigstore_stack: SigstoreStack,
+) -> None:
+    good = new_image(registry, f"acme/ok-{secrets.token_hex(3)}")
+    sign_image(good, signer, "legacy", None)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(deployment("leak", "ghcr.io/evil/leak:1"))
+    change = make_change(
+        tmp_path,
+        registry.host,
+        github_oidc.san,
+        {
+            "deploy/app.yaml": deployment("app", good.ref),
+            "deploy/broken.yaml": "kind: Deployment\nspec: [unclosed\n",
+            "deploy/bomb.yaml": bomb,
+            "deploy/binary.yaml": "\x00\x01\x02 not yaml",
+        },
+    )
+    (change.root / "deploy" / "link.yaml").symlink_to(outside)
+    monkeypatch.chdir(change.root)
+    run = run_cli(capsys, _argv(sigstore_stack, registry.host, "--output", "json", "deploy"))
+    assert run.code == 0, run.out + run.err
+    doc = json.loads(run.out)
+    assert [(i["image"], i["verdict"]) for i in doc["images"]] == [(good.ref, "passed")]
+    problems = {p["file"]: p["reason"] for p in doc["problems"]}
+    assert set(problems) == {
+        "deploy/broken.yaml",
+        "deploy/bomb.yaml",
+        "deploy/binary.yaml",
+        "deploy/link.yaml",
+    }, problems
+    assert all(reason for reason in problems.values())
+    assert "ghcr.io/evil" not in run.out
