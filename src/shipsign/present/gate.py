@@ -11,6 +11,7 @@ from typing import Any
 from shipsign.gate.model import GateImage, GateReport, Verdict
 from shipsign.gate.run import GateOutcome
 from shipsign.present.exitcodes import verdict_code
+from shipsign.present.text import one_line
 
 __all__ = ["gate_code", "gate_json", "gate_text"]
 
@@ -28,13 +29,6 @@ def gate_code(report: GateReport) -> int:
     )
 
 
-def _clean(text: object) -> str:
-    """One value on one line without control characters: paths and references come from the
-    change under review, which anyone can open."""
-    out = str(text).replace("\r", "\\r").replace("\n", "\\n")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in out)
-
-
 def _mark(image: GateImage) -> str:
     if image.failing:
         return "✘"
@@ -45,27 +39,27 @@ def gate_text(outcome: GateOutcome) -> str:
     report = outcome.report
     lines = [
         f"Checked {len(report.images)} image reference(s) in {report.files_checked} file(s) "
-        f"({_clean(report.changed_files_source)})"
+        f"({one_line(report.changed_files_source)})"
     ]
     for image in report.images:
-        lines.append(f"{_mark(image)} {_clean(image.image)}: {image.verdict.value}")
+        lines.append(f"{_mark(image)} {one_line(image.image)}: {image.verdict.value}")
         if image.digest and image.digest not in image.image:
             lines.append(f"    digest {image.digest}")
         if image.signer:
             who = "signed by" if image.verdict is Verdict.PASSED else "signature by"
-            lines.append(f"    {who} {_clean(image.signer)} ({image.format})")
+            lines.append(f"    {who} {one_line(image.signer)} ({image.format})")
         if image.detail:
-            lines.append(f"    {_clean(image.detail)}")
+            lines.append(f"    {one_line(image.detail)}")
         for warning in image.warnings:
-            lines.append(f"    warning: {_clean(warning)}")
-        uses = ", ".join(_clean(u.where) for u in image.uses[:10])
+            lines.append(f"    warning: {one_line(warning)}")
+        uses = ", ".join(one_line(u.where) for u in image.uses[:10])
         more = f" and {len(image.uses) - 10} more" if len(image.uses) > 10 else ""
         lines.append(f"    used in {uses}{more}")
     for problem in report.problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        lines.append(f"! {_clean(where)}: not checked: {_clean(problem.reason)}")
+        lines.append(f"! {one_line(where)}: not checked: {one_line(problem.reason)}")
     for warning in outcome.warnings:
-        lines.append(f"warning: {_clean(warning)}")
+        lines.append(f"warning: {one_line(warning)}")
     github = outcome.github
     if github is not None:
         if github.check_run_url:
@@ -73,7 +67,7 @@ def gate_text(outcome: GateOutcome) -> str:
         if github.comment_url:
             lines.append(f"comment ({github.comment_action}): {github.comment_url}")
         if github.fell_back:
-            lines.append(_clean(github.fell_back))
+            lines.append(one_line(github.fell_back))
     failing = len(report.failing)
     if failing:
         lines.append(f"✘ {failing} image(s) fail the gate")

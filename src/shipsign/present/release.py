@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipsign.present.text import one_line
 from shipsign.release.model import Outcome, UploadReport
 from shipsign.release.verify import AssetStatus, ReleaseAssetResult, ReleaseReport
 
@@ -18,13 +19,6 @@ _MARK = {
     AssetStatus.FAILED: "✘",
     AssetStatus.UNSIGNED: "✘",
 }
-
-
-def _clean(text: object) -> str:
-    """One value on one line, no control characters: asset names and signer identities are
-    someone else's text."""
-    out = str(text).replace("\r", "\\r").replace("\n", "\\n")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in out)
 
 
 def _how(asset: ReleaseAssetResult) -> str:
@@ -42,24 +36,24 @@ def release_text(report: ReleaseReport) -> str:
     """One line per asset: mark, name, status, what signs it (or why not)."""
     draft = " (draft)" if report.draft else ""
     lines = [
-        f"{_clean(report.repository)} release {_clean(report.tag)}{draft}: {report.release_url}"
+        f"{one_line(report.repository)} release {one_line(report.tag)}{draft}: {report.release_url}"
     ]
-    width = max((len(_clean(a.name)) for a in report.assets), default=0)
+    width = max((len(one_line(a.name)) for a in report.assets), default=0)
     for asset in report.assets:
         how = _how(asset)
         lines.append(
-            f"  {_MARK[asset.status]} {_clean(asset.name):<{width}}  {asset.status.value:<16}"
-            + (f"  {_clean(how)}" if how else "")
+            f"  {_MARK[asset.status]} {one_line(asset.name):<{width}}  {asset.status.value:<16}"
+            + (f"  {one_line(how)}" if how else "")
         )
         if asset.status is AssetStatus.FAILED and asset.via and asset.detail:
-            lines.append(f"      {_clean(asset.detail)}")
+            lines.append(f"      {one_line(asset.detail)}")
     signers = {
         (a.facts.identity, a.facts.issuer)
         for a in report.assets
         if a.ok and a.facts is not None and a.facts.identity
     }
     for identity, issuer in sorted(signers, key=str):
-        lines.append(f"  signed by {_clean(identity)} (issuer {_clean(issuer)})")
+        lines.append(f"  signed by {one_line(identity)} (issuer {one_line(issuer)})")
     lines.append(f"  (trust: {report.trust_source})")
     files = [a for a in report.assets if a.status is not AssetStatus.SIGNATURE]
     if report.ok:
@@ -67,7 +61,7 @@ def release_text(report: ReleaseReport) -> str:
     elif not report.failed:
         lines.append("✘ no file of the release was verified")
     else:
-        names = ", ".join(_clean(a.name) for a in report.failed)
+        names = ", ".join(one_line(a.name) for a in report.failed)
         lines.append(f"✘ {len(report.failed)} of {len(files)} files did not verify: {names}")
     return "\n".join(lines) + "\n"
 
@@ -104,7 +98,7 @@ def release_markdown(report: ReleaseReport) -> str:
     """A Markdown table for a step summary."""
 
     def cell(text: object) -> str:
-        return _clean(text).replace("|", "\\|")
+        return one_line(text).replace("|", "\\|")
 
     rows = ["| asset | verdict | signed by | how |", "| --- | --- | --- | --- |"]
     for a in report.assets:
@@ -127,11 +121,11 @@ _OUTCOME_TEXT = {
 
 def upload_text(report: UploadReport) -> str:
     rel = report.release
-    lines = [f"release {_clean(rel.tag)}{' (draft)' if rel.draft else ''}: {rel.html_url}"]
+    lines = [f"release {one_line(rel.tag)}{' (draft)' if rel.draft else ''}: {rel.html_url}"]
     for r in report.results:
-        lines.append(f"  {_clean(r.name)}: {_OUTCOME_TEXT[r.outcome]}")
+        lines.append(f"  {one_line(r.name)}: {_OUTCOME_TEXT[r.outcome]}")
         if r.detail:
-            lines.append(f"      {_clean(r.detail)}")
+            lines.append(f"      {one_line(r.detail)}")
     lines.append(f"  {report.uploads} uploaded, {len(report.conflicts)} conflicts")
     return "\n".join(lines) + "\n"
 

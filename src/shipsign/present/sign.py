@@ -9,6 +9,7 @@ from shipsign.blobs import FileOutcome, FileResult
 from shipsign.checks import SignatureFormat
 from shipsign.errors import ShipsignError
 from shipsign.policy.consumers import Consumer, who_can_verify
+from shipsign.present.text import one_line
 from shipsign.sign import ImageTarget, SignReport, SignResult, SignStatus, TagResult, TagStatus
 
 __all__ = ["search_url", "sign_json", "sign_markdown", "sign_text"]
@@ -42,17 +43,17 @@ def sign_text(report: SignReport) -> str:
     file_notes = [f for f in report.files if f.ok and f.detail]
     if notes or file_notes:
         lines += ["", "Notes:"]
-        lines += [f"  {_short_ref(r)} {r.format.value}: {_field(n)}" for r, n in notes]
-        lines += [f"  {_field(f.path)}: {_field(f.detail)}" for f in file_notes]
+        lines += [f"  {_short_ref(r)} {r.format.value}: {one_line(n)}" for r, n in notes]
+        lines += [f"  {one_line(f.path)}: {one_line(f.detail)}" for f in file_notes]
     problems = report.failures()
     file_problems = report.file_failures()
     if problems or file_problems or any(t.error for t in report.images):
         lines += ["", "Not signed or not verified:"]
         for target in report.images:
             if target.error is not None:
-                what = _field(target.error.what)
-                lines.append(f"  ✘ {_field(target.input)}: not resolved: {what}")
-                lines += [f"      {k}: {_field(v)}" for k, v in target.error.details()]
+                what = one_line(target.error.what)
+                lines.append(f"  ✘ {one_line(target.input)}: not resolved: {what}")
+                lines += [f"      {k}: {one_line(v)}" for k, v in target.error.details()]
         for result in problems:
             lines += _problem_lines(result)
         for failed in file_problems:
@@ -83,13 +84,6 @@ def _consumers(report: SignReport) -> tuple[Consumer, ...]:
     return who_can_verify(
         bundle=SignatureFormat.BUNDLE in written, legacy=SignatureFormat.LEGACY in written
     )
-
-
-def _field(text: object) -> str:
-    """One value on one line, control characters escaped: registries' error messages and
-    certificate names are others' text and must not reach the terminal as escape sequences
-    or as lines of their own."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _target_line(target: ImageTarget) -> str:
@@ -151,14 +145,14 @@ def _file_table(report: SignReport) -> list[str]:
     for f in report.files:
         rekor = "" if f.log_index is None else str(f.log_index)
         url = search_url(report, f.log_index)
-        name = _field(f.path) + (" (checksums)" if f.checksums else "")
+        name = one_line(f.path) + (" (checksums)" if f.checksums else "")
         rows.append(
             (
                 f"{_MARK[f.ok]} {name}",
                 f.sha256[:12],
                 _file_status(f),
                 _file_readback(f) if f.ok else "-",
-                _field(f.bundle) if f.bundle else "-",
+                one_line(f.bundle) if f.bundle else "-",
                 f"{rekor} {url}" if url else rekor or "-",
             )
         )
@@ -170,19 +164,19 @@ def _file_table(report: SignReport) -> list[str]:
 
 def _file_problem_lines(result: FileResult) -> list[str]:
     what = result.error.what if result.error is not None else result.detail
-    lines = [f"  ✘ {_field(result.path)}: {result.outcome.value}: {_field(what)}"]
+    lines = [f"  ✘ {one_line(result.path)}: {result.outcome.value}: {one_line(what)}"]
     if result.detail and result.detail != what:
-        lines.append(f"      note: {_field(result.detail)}")
+        lines.append(f"      note: {one_line(result.detail)}")
     if result.error is not None:
-        lines += [f"      {k}: {_field(v)}" for k, v in result.error.details()]
+        lines += [f"      {k}: {one_line(v)}" for k, v in result.error.details()]
     return lines
 
 
 def _problem_lines(result: SignResult) -> list[str]:
-    lines = [f"  ✘ {result.reference} {result.format.value}: {_field(_why(result))}"]
-    lines += [f"      note: {_field(n)}" for n in result.notes]
+    lines = [f"  ✘ {result.reference} {result.format.value}: {one_line(_why(result))}"]
+    lines += [f"      note: {one_line(n)}" for n in result.notes]
     if result.error is not None:
-        lines += [f"      {k}: {_field(v)}" for k, v in result.error.details()]
+        lines += [f"      {k}: {one_line(v)}" for k, v in result.error.details()]
     return lines
 
 
@@ -197,7 +191,7 @@ def _tag_line(tag: TagResult) -> str:
     before = f" (was {_short(tag.previous)})" if tag.previous else ""
     line = f"{mark} {tag.reference} -> {_short(tag.digest)}: {tag.status.value}{before}"
     if tag.error is not None:
-        line += f": {_field(tag.error.what)}"
+        line += f": {one_line(tag.error.what)}"
     return line
 
 

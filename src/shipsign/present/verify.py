@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipsign.checks import CheckFailure, SignatureFacts, SignatureOutcome
+from shipsign.present.text import one_line, printable
 from shipsign.verify import BlobReport, FoundSignature, ImageResult, ImageStatus, VerifyReport
 
 __all__ = [
@@ -45,42 +46,30 @@ def verify_text(report: VerifyReport) -> str:
         lines += _image_text(image, indent="")
         for child in image.children:
             lines += _image_text(child, indent="    ")
-    return _printable("\n".join(lines).rstrip() + "\n")
-
-
-def _printable(text: str) -> str:
-    """Escape control characters: certificates and payloads are the signer's text, and an
-    escape sequence in a SAN must not reach the terminal (or a log viewer) as one."""
-    return "".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _field(text: object) -> str:
-    """One value on one line: a line break inside a signer's or registry's text must not start
-    a line of its own (it could read as another image's "✔ verified")."""
-    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+    return printable("\n".join(lines).rstrip() + "\n")
 
 
 def _image_text(image: ImageResult, *, indent: str) -> list[str]:
     name = f"{image.repository}@{image.digest}" if image.digest else image.input
     if image.platform is not None:
         name += f" ({image.platform})"
-    lines = [f"{indent}{_MARK[image.status]} {_field(name)}: {_field(_headline(image))}"]
-    lines += [f"{indent}    note: {_field(note)}" for note in image.notes]
+    lines = [f"{indent}{_MARK[image.status]} {one_line(name)}: {one_line(_headline(image))}"]
+    lines += [f"{indent}    note: {one_line(note)}" for note in image.notes]
     if image.status is ImageStatus.VERIFIED:
         for sig in image.verified:
             lines.append(f"{indent}    {_facts_line(sig)}")
         return lines
     if image.status is ImageStatus.UNREACHABLE and image.error is not None:
-        lines.append(f"{indent}    error: {_field(image.error.what)}")
-        lines += [f"{indent}      {k}: {_field(v)}" for k, v in image.error.details()]
+        lines.append(f"{indent}    error: {one_line(image.error.what)}")
+        lines += [f"{indent}      {k}: {one_line(v)}" for k, v in image.error.details()]
     for sig in image.signatures:
-        where = _field(sig.location)
+        where = one_line(sig.location)
         lines.append(f"{indent}    - {sig.outcome.format.value} signature at {where}")
         for failure in sig.outcome.failures:
             lines += _failure_lines(failure, indent + "        ")
     if image.looked_in and image.status is not ImageStatus.UNSIGNED:  # the headline says it
         label = "looked in" if image.signatures else "looked in, found nothing"
-        lines.append(f"{indent}    {label}: {_field(', '.join(image.looked_in))}")
+        lines.append(f"{indent}    {label}: {one_line(', '.join(image.looked_in))}")
     return lines
 
 
@@ -105,11 +94,11 @@ def _headline(image: ImageResult) -> str:
 
 def _facts_line(sig: FoundSignature) -> str:
     f = sig.outcome.facts
-    parts = [f"{sig.outcome.format.value} at {_field(sig.location)}"]
+    parts = [f"{sig.outcome.format.value} at {one_line(sig.location)}"]
     if f.identity:
-        parts.append(f"identity {_field(f.identity)}")
+        parts.append(f"identity {one_line(f.identity)}")
     if f.issuer:
-        parts.append(f"issuer {_field(f.issuer)}")
+        parts.append(f"issuer {one_line(f.issuer)}")
     if f.key_id:
         parts.append(f"key {f.key_id[:16]}")
     if f.log_index is not None:
@@ -121,9 +110,9 @@ def _facts_line(sig: FoundSignature) -> str:
 
 def _failure_lines(failure: CheckFailure, indent: str) -> list[str]:
     return [
-        f"{indent}check {failure.check} failed ({_field(failure.where)})",
-        f"{indent}  expected: {_field(failure.expected)}",
-        f"{indent}  found:    {_field(failure.found)}",
+        f"{indent}check {failure.check} failed ({one_line(failure.where)})",
+        f"{indent}  expected: {one_line(failure.expected)}",
+        f"{indent}  found:    {one_line(failure.found)}",
     ]
 
 
@@ -213,7 +202,7 @@ def _details(image: ImageResult) -> str:
 
 def _md(text: str) -> str:
     """Text safe inside one Markdown table cell."""
-    return _printable(" ".join(text.split())).replace("|", "\\|").replace("`", "'")
+    return printable(" ".join(text.split())).replace("|", "\\|").replace("`", "'")
 
 
 def blob_text(report: BlobReport) -> str:
@@ -226,13 +215,13 @@ def blob_text(report: BlobReport) -> str:
         text = f"✔ {name}: verified\n    {_facts_line(sig)}\n    (trust: {report.trust_source})\n"
         if report.checksums:
             text += "".join(f"{line}\n" for line in _checksum_lines(report))
-        return _printable(text)
-    lines = [f"✘ {_field(name)}: the bundle {_field(report.bundle)} did not verify"]
+        return printable(text)
+    lines = [f"✘ {one_line(name)}: the bundle {one_line(report.bundle)} did not verify"]
     for failure in report.outcome.failures:
         lines += _failure_lines(failure, "    ")
     if report.checksums:
         lines.append("  the files were not checked: the checksums file did not verify")
-    return _printable("\n".join(lines) + "\n")
+    return printable("\n".join(lines) + "\n")
 
 
 def _checksum_lines(report: BlobReport) -> list[str]:
@@ -240,24 +229,25 @@ def _checksum_lines(report: BlobReport) -> list[str]:
     lines = []
     for check in report.files:
         if check.ok:
-            lines.append(f"  ✔ {_field(check.file)}: sha256 {check.sha256} as listed")
+            lines.append(f"  ✔ {one_line(check.file)}: sha256 {check.sha256} as listed")
         elif check.problem:
-            lines.append(f"  ✘ {_field(check.file)}: {_field(check.name)} is {check.problem}")
+            lines.append(f"  ✘ {one_line(check.file)}: {one_line(check.name)} is {check.problem}")
         elif check.listed is None:
             lines.append(
-                f"  ✘ {_field(check.file)}: {_field(check.name)} is not listed in {_field(sums)}"
+                f"  ✘ {one_line(check.file)}: {one_line(check.name)} "
+                f"is not listed in {one_line(sums)}"
             )
         else:
             lines += [
-                f"  ✘ {_field(check.file)}: its content is not what {_field(sums)} lists",
+                f"  ✘ {one_line(check.file)}: its content is not what {one_line(sums)} lists",
                 f"      expected: sha256 {check.listed}",
                 f"      found: sha256 {check.sha256}",
             ]
     bad = sum(not c.ok for c in report.files)
     if bad:
-        lines.append(f"✘ {bad} of {len(report.files)} files do not match {_field(sums)}")
+        lines.append(f"✘ {bad} of {len(report.files)} files do not match {one_line(sums)}")
     elif report.files:
-        lines.append(f"✔ {len(report.files)} files match {_field(sums)}")
+        lines.append(f"✔ {len(report.files)} files match {one_line(sums)}")
     return lines
 
 
