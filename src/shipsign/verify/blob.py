@@ -13,8 +13,8 @@ from shipsign.errors import InputError
 from shipsign.formats.checksums import parse_checksums
 from shipsign.keyless.bundle_verify import verify_bundle
 from shipsign.keyless.policy import IdentityPolicy
-from shipsign.keyless.trust import TrustOptions, load_trust
-from shipsign.keyless.trust_material import load_trust_material
+from shipsign.keyless.trust import TrustOptions
+from shipsign.keyless.trust_material import load_verification_trust
 from shipsign.oci.reference import Digest
 
 __all__ = ["BlobReport", "ChecksumCheck", "VerifyBlobRequest", "verify_blob"]
@@ -115,9 +115,7 @@ def verify_blob(request: VerifyBlobRequest) -> BlobReport:
             raise InputError("only sha256 digests are supported", found=str(digest))
         artifact = str(digest)
     bundle = _read(request.bundle, "the bundle", _BUNDLE_MAX)
-    trust = load_trust(request.trust)
-    # name the file or instance in failure messages, not "TrustedRoot object"
-    material = dataclasses.replace(load_trust_material(trust.trusted_root), source=trust.source)
+    material = load_verification_trust(request.trust)
     outcome = verify_bundle(
         bundle,
         trust=material,
@@ -129,7 +127,7 @@ def verify_blob(request: VerifyBlobRequest) -> BlobReport:
         digest=str(digest),
         bundle=str(request.bundle),
         outcome=outcome,
-        trust_source=trust.source,
+        trust_source=material.source,
         checksums=request.checksums is not None,
     )
     if request.checksums is None or not outcome.passed:
