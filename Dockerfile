@@ -32,11 +32,17 @@ RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /dist . 
  && python -m pip --python /opt/shipsign/bin/python install --no-compile --no-deps \
       /dist/shipsign-*.whl
 
-# --- the action: the base image and the virtualenv, nothing else -------------------------------
+# --- the action: the base image, git, and the virtualenv -----------------------------------------
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/shipsign/bin:$PATH
+# git, and only git: `command: gate` lists a change with `git diff BASE...HEAD` (the `base` input,
+# a run without a token, a pull request of more than 3000 files). From Debian's signed archive
+# for the pinned base; no recommends; the package lists are not kept in the image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /opt/shipsign /opt/shipsign
 # No USER and no WORKDIR: the runner starts the container as root (the default user) with
 # --workdir /github/workspace, and needs root to reach the workspace and its command files.

@@ -1,13 +1,16 @@
-"""Turn the action's parsed inputs into the use cases' requests: keychain, policy, trust.
+"""Turn the action's parsed inputs into the use cases' requests: keychain, policy, trust,
+GitHub settings, release target, gate request.
 
 Pure: no I/O. Registry credentials come only from the inputs (a container action does not see
-the runner's `~/.docker/config.json`): `registry-logins`, and `github-token` for ghcr.io.
+the runner's `~/.docker/config.json`): `registry-logins`, and `github-token` for ghcr.io. The
+GitHub API gets `github-token` too, at `GITHUB_API_URL`.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +24,12 @@ from shipsign.secret import Secret
 
 if TYPE_CHECKING:
     from shipsign.blobs.model import FileSignOptions
+    from shipsign.gate.run import GateRequest
+    from shipsign.github_api import GitHubSettings
     from shipsign.oci.credentials import Keychain
     from shipsign.policy.config import ShipsignConfig
+    from shipsign.release.publish import ReleaseTarget
+    from shipsign.release.verify import VerifyReleaseRequest
     from shipsign.sign import SignRequest
     from shipsign.verify import VerifyRequest
 
@@ -30,10 +37,14 @@ __all__ = [
     "GHCR",
     "build_config",
     "build_file_options",
+    "build_gate_request",
+    "build_github_settings",
     "build_keychain",
     "build_policy",
+    "build_release_target",
     "build_sign_request",
     "build_trust",
+    "build_verify_release_request",
     "build_verify_request",
     "derived_secrets",
 ]
@@ -155,4 +166,111 @@ def build_sign_request(
         insecure_registries=inputs.insecure_registries,
         keychain=keychain,
         files=build_file_options(inputs, workspace or Path("."), config),
+    )
+
+
+def build_github_settings(
+    inputs: ActionInputs, env: Mapping[str, str], *, needed_by: str, anonymous: bool = False
+) -> GitHubSettings:
+    """GitHub at `GITHUB_API_URL` with the `github-token` input. Without a token: no
+    credentials with `anonymous` (a public repository can be read so), else `InputError`
+    saying that `needed_by` needs one."""
+    from shipsign.github_api import GitHubSettings
+
+    # Only the API's address comes from the environment: the token is the input's, never a
+    # GITHUB_TOKEN variable the container happens to see.
+    where = GitHubSettings.from_env(
+        {"GITHUB_API_URL": env.get("GITHUB_API_URL", "")}, anonymous=True
+    )
+    if inputs.github_token:
+        return replace(where, token=inputs.github_token)
+    if anonymous:
+        return where
+    raise InputError(
+        f"{needed_by} needs a GitHub token",
+        expected="input `github-token` (its default is the job's token, `${{ github.token }}`)",
+        found="an empty github-token",
+    )
+
+
+def _release_repository(inputs: ActionInputs, env: Mapping[str, str]) -> str:
+    from shipsign.github_api import parse_repository
+
+    value = inputs.release_repository or env.get("GITHUB_REPOSITORY", "")
+    if not value:
+        raise InputError(
+            "which repository's release?",
+            expected="input `release-repository` (OWNER/REPO), or GITHUB_REPOSITORY",
+            found="neither",
+        )
+    return parse_repository(value)
+
+
+def build_release_target(inputs: ActionInputs, env: Mapping[str, str]) -> ReleaseTarget:
+    """Where `sign` puts its file outputs: the release of `github-release` (`auto`: the tag
+    that started the workflow) in `release-repository` (default: this repository)."""
+    from shipsign.release.publish import ReleaseTarget, release_tag
+
+    return ReleaseTarget(
+        repository=_release_repository(inputs, env),
+        tag=release_tag(inputs.github_release, env),
+        create=inputs.create_release,
+        upload_files=inputs.upload_files,
+    )
+
+
+def build_verify_release_request(
+    inputs: ActionInputs, env: Mapping[str, str]
+) -> VerifyReleaseRequest:
+    """The `verify-release` use case's request: the release of `github-release` in
+    `release-repository`, checked against the identity inputs."""
+    from shipsign.release.publish import release_tag
+    from shipsign.release.verify import VerifyReleaseRequest
+
+    return VerifyReleaseRequest(
+        repository=_release_repository(inputs, env),
+        tag=release_tag(inputs.github_release, env),
+        policy=build_policy(inputs),
+        trust=build_trust(inputs),
+        allow_unsigned=inputs.allow_unsigned,
+    )
+
+
+def _run_url(env: Mapping[str, str]) -> str:
+    """This workflow run's page, for the check run's "details" link; "" when unknown."""
+    server, repo, run = (
+        env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server.startswith(("https://", "http://")) and repo and run.isdigit()):
+        return ""
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+
+
+def build_gate_request(
+    inputs: ActionInputs, env: Mapping[str, str], config: ShipsignConfig | None, *, root: Path
+) -> GateRequest:
+    """The gate's request: the workspace (`root`) is the clone; the pull request, its
+    repository and head come from the workflow's event; the report goes to GitHub as a check
+    run named `check-name` and a comment kept as `comment` says."""
+    from shipsign.gate.comment import CommentMode
+    from shipsign.gate.github_report import ReportOptions
+    from shipsign.gate.judge import GateOptions
+    from shipsign.gate.run import GateRequest
+
+    return GateRequest(
+        root=root,
+        paths=inputs.paths,
+        base=inputs.base or None,
+        config=config,
+        options=GateOptions(
+            require_policy=inputs.require_policy,
+            require_digest=inputs.require_digest,
+            trust=build_trust(inputs),
+            insecure_registries=inputs.insecure_registries,
+        ),
+        report=ReportOptions(
+            name=inputs.check_name,
+            comment=CommentMode(inputs.comment),
+            details_url=_run_url(env),
+        ),
     )

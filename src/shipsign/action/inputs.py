@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shipsign.errors import InputError
+from shipsign.gate.markdown import DEFAULT_CHECK_NAME
 from shipsign.keyless.policy_options import POLICY_OPTIONS
 from shipsign.secret import Secret
 
 __all__ = [
+    "COMMANDS",
+    "COMMENT_MODES",
     "INPUT_NAMES",
     "ActionInputs",
     "RegistryLogin",
@@ -42,9 +45,22 @@ INPUT_NAMES = (
     "insecure-registries",
     "verify-after-sign",
     "tags",
+    "github-release",
+    "create-release",
+    "upload-files",
+    "release-repository",
+    "allow-unsigned",
+    "paths",
+    "base",
+    "require-policy",
+    "require-digest",
+    "comment",
+    "check-name",
     "result-file",
     "summary",
 )
+COMMANDS = ("sign", "verify", "gate", "verify-release")
+COMMENT_MODES = ("on-failure", "always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,19 @@ class ActionInputs:
     format_given: bool = False  # `format` was set: it beats the policy file's [sign] format
     files: tuple[str, ...] = ()  # sign: paths or globs, relative to the workspace
     checksums: str = ""  # sign: also write and sign a sha256sum file of this name; "" = none
+    # sign: put the file outputs on the GitHub release of this tag (`auto`: the tag that
+    # started the workflow); verify-release: the release to verify. "" = none.
+    github_release: str = ""
+    create_release: bool = False  # sign: make a draft release when there is none
+    upload_files: bool = False  # sign: upload the signed files too, not only their bundles
+    release_repository: str = ""  # OWNER/REPO of the release; "" = GITHUB_REPOSITORY
+    allow_unsigned: tuple[str, ...] = ()  # verify-release: asset name globs that may be unsigned
+    paths: tuple[str, ...] = ()  # gate: check every file under these instead of the change
+    base: str = ""  # gate: compare with this git ref instead of asking for the pull request
+    require_policy: bool = False  # gate: an image no [[policy]] covers fails
+    require_digest: bool = False  # gate: a reference not pinned by digest fails
+    comment: str = COMMENT_MODES[0]  # gate: when to keep a comment on the pull request
+    check_name: str = DEFAULT_CHECK_NAME  # gate: the check run's name
 
     def secrets(self) -> list[Secret]:
         """Every credential among the inputs, to be masked before anything else is printed."""
@@ -182,18 +211,38 @@ def raw_result_file(env: Mapping[str, str]) -> str:
     return _raw(env, "result-file")
 
 
+def _shown(flag: bool) -> str:
+    return "true" if flag else ""
+
+
+def _only_for(command: str, allowed: tuple[str, ...], given: dict[str, str]) -> None:
+    """InputError for the first input in `given` (name → value shown) that `command` ignores."""
+    if command in allowed:
+        return
+    for name, shown in given.items():
+        if shown:
+            raise InputError(
+                f"input `{name}` is for `command: {' or '.join(allowed)}`",
+                expected=f"no `{name}` with {command}",
+                found=shown,
+            )
+
+
 def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
     """Parse every input; raise InputError naming the first input that is wrong."""
     token = _raw(env, "github-token")
     if not _raw(env, "command"):
         # No default: a workflow that forgot `command:` must not start signing.
-        raise InputError("input `command` is required", expected="sign or verify", found="nothing")
-    command = _choice(env, "command", ("sign", "verify"), "sign")
+        raise InputError(
+            "input `command` is required", expected=" | ".join(COMMANDS), found="nothing"
+        )
+    command = _choice(env, "command", COMMANDS, "sign")
+    images = _list(env, "images")
     tags = _list(env, "tags")
     if tags and command != "sign":
         raise InputError(
             "input `tags` is for `command: sign`",
-            expected="no tags with verify",
+            expected=f"no tags with {command}",
             found=", ".join(tags),
         )
     files = _lines(env, "files")
@@ -201,14 +250,70 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
     if (files or checksums) and command != "sign":
         raise InputError(
             "inputs `files` and `checksums` are for `command: sign`",
-            expected="no files with verify (use `shipsign verify-blob`)",
+            expected=f"no files with {command} (use `shipsign verify-blob`)",
             found=", ".join(files) or checksums,
         )
-    formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
+    if images and command in ("gate", "verify-release"):
+        found = "the images the change references" if command == "gate" else "release files"
+        raise InputError(
+            f"input `images` is for sign and verify: {command} checks {found}",
+            expected=f"no `images` with {command}",
+            found=", ".join(images),
+        )
+    release = _raw(env, "github-release")
+    create, upload = _bool(env, "create-release", False), _bool(env, "upload-files", False)
+    allow_unsigned = _lines(env, "allow-unsigned")
+    paths = _lines(env, "paths")
+    base = _raw(env, "base")
+    require_policy = _bool(env, "require-policy", False)
+    require_digest = _bool(env, "require-digest", False)
+    release_repository = _raw(env, "release-repository")
+    _only_for(
+        command,
+        ("sign", "verify-release"),
+        {"github-release": release, "release-repository": release_repository},
+    )
+    _only_for(
+        command, ("sign",), {"create-release": _shown(create), "upload-files": _shown(upload)}
+    )
+    _only_for(command, ("verify-release",), {"allow-unsigned": ", ".join(allow_unsigned)})
+    gate_only = {"paths": ", ".join(paths), "base": base}
+    gate_only |= {
+        "require-policy": _shown(require_policy),
+        "require-digest": _shown(require_digest),
+    }
+    _only_for(command, ("gate",), gate_only)
+    if command == "gate":
+        named = [option.input for option in POLICY_OPTIONS if _raw(env, option.input)]
+        if named:
+            raise InputError(
+                f"input `{named[0]}` is for verify: the gate checks each image against the "
+                "policy file's [[policy]] entry that covers it",
+                expected="the identities in the policy file (`config`, or .shipsign.toml)",
+                found=", ".join(named),
+            )
+    if (create or upload) and not release:
+        raise InputError(
+            "inputs `create-release` and `upload-files` need `github-release`",
+            expected="github-release: a tag, or auto (the tag that started the workflow)",
+            found="no github-release",
+        )
+    if command == "verify-release" and not release:
+        raise InputError(
+            "input `github-release` is required with `command: verify-release`",
+            expected="the release's tag, or auto (the tag that started the workflow)",
+            found="nothing",
+        )
+    if command in ("sign", "verify"):
+        formats = ("both", "bundle", "legacy") if command == "sign" else ("any", "bundle", "legacy")
+        fmt = _choice(env, "format", formats, formats[0])
+    else:
+        _only_for(command, ("sign", "verify"), {"format": _raw(env, "format")})
+        fmt = ""
     return ActionInputs(
         command=command,
-        images=_list(env, "images"),
-        format=_choice(env, "format", formats, formats[0]),
+        images=images,
+        format=fmt,
         recursive=_bool(env, "recursive", False),
         annotations=_list(env, "annotations"),
         policy={option.field.value: _raw(env, option.input) for option in POLICY_OPTIONS},
@@ -225,4 +330,15 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         result_file=_raw(env, "result-file"),
         files=files,
         checksums=checksums,
+        github_release=release,
+        create_release=create,
+        upload_files=upload,
+        release_repository=release_repository,
+        allow_unsigned=allow_unsigned,
+        paths=paths,
+        base=base,
+        require_policy=require_policy,
+        require_digest=require_digest,
+        comment=_choice(env, "comment", COMMENT_MODES, COMMENT_MODES[0]),
+        check_name=" ".join(_raw(env, "check-name").split()) or DEFAULT_CHECK_NAME,
     )

@@ -1,6 +1,8 @@
 """`shipsign action`: the GitHub Action's entry point, a second front end over the use cases.
 
-Masks every credential first, turns the inputs into one request, calls the use case, renders:
+Commands: `sign` (with `github-release`, the sign-and-publish use case), `verify`, `gate` (the
+pull-request gate) and `verify-release`. Masks every credential first, turns the inputs into
+one request, calls the use case, renders:
 log text, `::error::` annotations, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`. Exit codes are
 the CLI's table (`present/exitcodes.py`). Every output is written on every exit path, fatal
 errors included (`verified=false`, the error class, the counts); everything printed or written
@@ -19,8 +21,12 @@ from pathlib import Path
 from shipsign.action import workflow
 from shipsign.action.build import (
     build_config,
+    build_gate_request,
+    build_github_settings,
     build_keychain,
+    build_release_target,
     build_sign_request,
+    build_verify_release_request,
     build_verify_request,
     derived_secrets,
 )
@@ -29,12 +35,19 @@ from shipsign.action.outputs import (
     error_annotation,
     failure_outputs,
     finish_outputs,
+    gate_outputs,
+    release_annotations,
     sign_annotations,
     sign_outputs,
+    upload_annotations,
+    upload_markdown,
+    upload_outputs,
     verify_annotations,
     verify_outputs,
+    verify_release_outputs,
 )
-from shipsign.present.exitcodes import INTERNAL, exit_code_for, report_code
+from shipsign.errors import InputError
+from shipsign.present.exitcodes import INTERNAL, NEGATIVE, OK, exit_code_for, report_code
 from shipsign.secret import Secret, remember
 
 __all__ = ["masked_ambient_token", "run"]
@@ -53,9 +66,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
         inputs = parse_inputs(source)
         _mask(derived_secrets(inputs, source))
         _configure_logging(source)
-        code, values = (
-            _verify(inputs, source) if inputs.command == "verify" else _sign(inputs, source)
-        )
+        code, values = _COMMANDS[inputs.command](inputs, source)
     except Exception as exc:  # the action's one place that turns an error into an exit code
         code, values = _failed(exc)
     result_file, wanted = "", raw_result_file(source)
@@ -124,25 +135,123 @@ def masked_ambient_token() -> Secret:
     return token
 
 
+def _workspace(env: Mapping[str, str]) -> Path:
+    return Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+
+
 def _sign(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
+    from shipsign.present import release as present_release
     from shipsign.present import sign as present
     from shipsign.sign import sign_artifacts
 
     keychain = build_keychain(inputs, env)
     config = build_config(inputs, env)
-    workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+    workspace = _workspace(env)
     request = build_sign_request(
         inputs, masked_ambient_token, keychain, config, workspace=workspace
     )
-    report = sign_artifacts(request)
+    upload = None
+    if inputs.github_release:
+        from shipsign.release.publish import sign_and_publish
+
+        if request.files is None:
+            raise InputError(
+                "input `github-release` puts the bundles of signed files on the release, "
+                "and no file is signed",
+                expected="input `files` (or [sign] files in the policy file)",
+                found="no files",
+            )
+        target = build_release_target(inputs, env)
+        settings = build_github_settings(inputs, env, needed_by="input `github-release`")
+        published = sign_and_publish(request, target, settings=settings)
+        report, upload = published.sign, published.upload
+    else:
+        report = sign_artifacts(request)
     written = [p for f in report.files if f.ok for p in f.outputs]
     written += [f.path for f in report.files if f.ok and f.checksums]
     workflow.give_to_workspace_owner(written, env=env)  # bundles must not stay root's
-    workflow.echo_untrusted(present.sign_text(report))
-    for title, message in sign_annotations(report):
+    text = present.sign_text(report)
+    result = present.sign_json(report)
+    if upload is not None:
+        text += present_release.upload_text(upload)
+        result["release"] = present_release.upload_json(upload)
+    workflow.echo_untrusted(text)
+    annotations = sign_annotations(report) + (upload_annotations(upload) if upload else [])
+    for title, message in annotations:
         workflow.annotate("error", message, title=title)
     if inputs.summary:
-        workflow.append_step_summary(present.sign_markdown(report), env=env)
-    return report_code(report, internal=report.any_internal), sign_outputs(
-        report, present.sign_json(report), workspace=workspace
-    )
+        summary = present.sign_markdown(report)
+        workflow.append_step_summary(
+            summary + (upload_markdown(upload) if upload is not None else ""), env=env
+        )
+    code = report_code(report, internal=report.any_internal)
+    values = sign_outputs(report, result, workspace=workspace)
+    if upload is not None:
+        values |= upload_outputs(upload)
+        if code == OK and upload.conflicts:
+            code = NEGATIVE  # a bundle not on the release: consumers would find it unsigned
+    return code, values
+
+
+_ANNOTATION_LIMIT = 50  # GitHub shows at most 50 annotations of a job (10 per step and level)
+
+
+def _gate(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
+    from shipsign.gate.annotations import workflow_annotations
+    from shipsign.gate.markdown import step_summary_markdown
+    from shipsign.gate.run import run_gate
+    from shipsign.oci import Registries
+    from shipsign.present import gate as present
+
+    request = build_gate_request(inputs, env, build_config(inputs, env), root=_workspace(env))
+    workflow.let_git_read_the_workspace(env)  # git diff, as root, in the runner user's clone
+    with Registries(
+        keychain=build_keychain(inputs, env), insecure=inputs.insecure_registries, env=env
+    ) as registries:
+        outcome = run_gate(
+            request,
+            environ=env,
+            # Without a token: no check run or comment; the change is `base`'s git diff.
+            settings=build_github_settings(inputs, env, needed_by="the gate")
+            if inputs.github_token
+            else None,
+            registries=registries,
+        )
+    report = outcome.report
+    workflow.echo_untrusted(present.gate_text(outcome))
+    if outcome.needs_workflow_annotations:
+        lines = workflow_annotations(report)
+        workflow.commands(lines[:_ANNOTATION_LIMIT])
+        if len(lines) > _ANNOTATION_LIMIT:
+            left = len(lines) - _ANNOTATION_LIMIT
+            workflow.echo(f"{left} more finding(s) without an annotation: see the step summary")
+    if outcome.github is not None and outcome.github.fell_back:
+        workflow.annotate("notice", outcome.github.fell_back, title="shipsign gate: no check run")
+    if inputs.summary:
+        workflow.append_step_summary(step_summary_markdown(report, name=inputs.check_name), env=env)
+    return present.gate_code(report), gate_outputs(outcome, present.gate_json(outcome))
+
+
+def _verify_release(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:
+    from shipsign.present import release as present
+    from shipsign.release.verify import verify_release
+
+    request = build_verify_release_request(inputs, env)
+    # No token is fine for a public repository (GitHub's anonymous rate limit then applies).
+    settings = build_github_settings(inputs, env, needed_by="verify-release", anonymous=True)
+    report = verify_release(request, settings=settings)
+    workflow.echo_untrusted(present.release_text(report))
+    for title, message in release_annotations(report):
+        workflow.annotate("error", message, title=title)
+    if inputs.summary:
+        workflow.append_step_summary(present.release_markdown(report), env=env)
+    code = OK if report.ok else NEGATIVE
+    return code, verify_release_outputs(report, present.release_json(report))
+
+
+_COMMANDS = {
+    "sign": _sign,
+    "verify": _verify,
+    "gate": _gate,
+    "verify-release": _verify_release,
+}

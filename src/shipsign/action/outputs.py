@@ -13,6 +13,9 @@ from shipsign.errors import ShipsignError
 from shipsign.present.exitcodes import error_class, exit_code_for
 
 if TYPE_CHECKING:
+    from shipsign.gate.run import GateOutcome
+    from shipsign.release.model import UploadReport
+    from shipsign.release.verify import ReleaseReport
     from shipsign.sign import SignReport
     from shipsign.verify import VerifyReport
 
@@ -22,10 +25,16 @@ __all__ = [
     "error_annotation",
     "failure_outputs",
     "finish_outputs",
+    "gate_outputs",
+    "release_annotations",
     "sign_annotations",
     "sign_outputs",
+    "upload_annotations",
+    "upload_markdown",
+    "upload_outputs",
     "verify_annotations",
     "verify_outputs",
+    "verify_release_outputs",
 ]
 
 # Every output the action sets, on every exit path; a test checks this equals action.yml's.
@@ -36,6 +45,11 @@ OUTPUT_NAMES = (
     "verified",
     "tags",
     "bundles",
+    "release-url",
+    "uploaded",
+    "conclusion",
+    "failing",
+    "images",
     "error",
     "exit-code",
     "ok-count",
@@ -166,6 +180,81 @@ def sign_annotations(report: SignReport) -> list[Annotation]:
     return found
 
 
+def upload_outputs(upload: UploadReport) -> dict[str, str]:
+    """sign with `github-release`: the release's page and how many assets were sent."""
+    return {"release-url": upload.release.html_url, "uploaded": str(upload.uploads)}
+
+
+def upload_markdown(upload: UploadReport) -> str:
+    """The step summary's line for the release: where it is, what was sent, what was not."""
+    rel = upload.release
+    tag = rel.tag.replace("`", "'")
+    draft = " (draft)" if rel.draft else ""
+    conflicts = len(upload.conflicts)
+    left = f", {conflicts} left alone (another asset of the same name)" if conflicts else ""
+    return (
+        f"\nBundles on the GitHub release {tag}{draft}: {rel.html_url}: "
+        f"{upload.uploads} uploaded, {len(upload.results) - upload.uploads - conflicts} "
+        f"already there{left}.\n"
+    )
+
+
+def upload_annotations(upload: UploadReport) -> list[Annotation]:
+    """One `::error::` per asset left alone because the release has another of its name."""
+    return [
+        (
+            "shipsign: asset not uploaded",
+            f"{c.name}: the release {upload.release.tag} already has an asset of this name "
+            f"with other content; it was left alone{': ' + c.detail if c.detail else ''}",
+        )
+        for c in upload.conflicts
+    ]
+
+
+def gate_outputs(outcome: GateOutcome, result: dict[str, object]) -> dict[str, str]:
+    """`result` is `shipsign gate --output json` (given). `verified` is true only when the gate
+    passes outright (no image fails, every registry could be read); `ok-count` counts the
+    images that passed their policy, `failed-count` and `failing` those that fail the gate."""
+    from shipsign.gate.model import Verdict
+
+    report = outcome.report
+    failing = len(report.failing)
+    return {
+        "result": json.dumps(result, indent=2),
+        "verified": "true" if not failing and not report.any_unreachable else "false",
+        "conclusion": report.conclusion.value,
+        "failing": str(failing),
+        "images": str(len(report.images)),
+        "ok-count": str(sum(i.verdict is Verdict.PASSED and not i.failing for i in report.images)),
+        "failed-count": str(failing),
+    }
+
+
+def verify_release_outputs(report: ReleaseReport, result: dict[str, object]) -> dict[str, str]:
+    """`result` is `shipsign verify-release --output json` (given); the counts are of the
+    release's files (bundles and other signatures not counted)."""
+    from shipsign.release.verify import AssetStatus
+
+    files = [a for a in report.assets if a.status is not AssetStatus.SIGNATURE]
+    indexes = [a.facts.log_index for a in files if a.ok and a.facts is not None]
+    return {
+        "result": json.dumps(result, indent=2),
+        "rekor-log-indexes": _lines([str(i) for i in indexes if i is not None]),
+        "verified": "true" if report.ok else "false",
+        "release-url": report.release_url,
+        "ok-count": str(sum(a.ok for a in files)),
+        "failed-count": str(len(report.failed)),
+    }
+
+
+def release_annotations(report: ReleaseReport) -> list[Annotation]:
+    """One `::error::` per release file that did not verify, naming it and why."""
+    return [
+        (f"shipsign: {a.status.value}", f"{a.name}: {a.detail or a.status.value}")
+        for a in report.failed
+    ]
+
+
 def _message(head: str, exc: ShipsignError) -> str:
     return "\n".join([head, *(f"{k}: {v}" for k, v in exc.details())])
 
@@ -199,5 +288,12 @@ def finish_outputs(values: dict[str, str], code: int, result_file: str) -> dict[
         "exit-code": str(code),
         "result-file": result_file,
     }
-    defaults = {"verified": "false", "ok-count": "0", "failed-count": "0"}
+    defaults = {
+        "verified": "false",
+        "ok-count": "0",
+        "failed-count": "0",
+        "uploaded": "0",
+        "failing": "0",
+        "images": "0",
+    }
     return {name: done.get(name, defaults.get(name, "")) for name in OUTPUT_NAMES}

@@ -11,7 +11,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TextIO
 
@@ -24,11 +24,13 @@ __all__ = [
     "add_mask",
     "annotate",
     "append_step_summary",
+    "commands",
     "echo",
     "echo_untrusted",
     "escape_data",
     "escape_property",
     "give_to_workspace_owner",
+    "let_git_read_the_workspace",
     "write_outputs",
     "write_workspace_file",
 ]
@@ -82,6 +84,17 @@ def annotate(level: str, message: str, *, title: str = "", stream: TextIO | None
     props = f" title={escape_property(redact(title))}" if title else ""
     out = stream or sys.stdout
     out.write(f"::{level}{props}::{escape_data(redact(message))}\n")
+    out.flush()
+
+
+def commands(lines: Iterable[str], *, stream: TextIO | None = None) -> None:
+    """Write workflow command lines built elsewhere (e.g. `::error file=F,line=L::...`), one
+    per line. Each must be escaped already: a line break inside one would end it early."""
+    out = stream or sys.stdout
+    for line in lines:
+        if "\n" in line or "\r" in line or not line.startswith("::"):
+            raise ValueError("not one escaped workflow command line")
+        out.write(redact(line) + "\n")
     out.flush()
 
 
@@ -169,3 +182,31 @@ def give_to_workspace_owner(paths: Iterable[Path], *, env: Mapping[str, str] | N
             os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
         except OSError as exc:
             _log.debug("cannot give %s to the workspace owner: %s", path, exc)
+
+
+def let_git_read_the_workspace(
+    env: Mapping[str, str], *, environ: MutableMapping[str, str] | None = None
+) -> bool:
+    """Have git, run by this process, accept the workspace although root does not own it.
+
+    The container runs as root while the checkout belongs to the runner's user, and git then
+    refuses the repository ("dubious ownership", which `git diff` reports as "Not a git
+    repository"). The workspace is marked `safe.directory` for this process's children
+    through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (the command-line
+    scope, which git honours for that setting), after any the runner passed. Nothing is
+    changed when the workspace is root's or this process is not root. Returns whether it was.
+    """
+    target = environ if environ is not None else os.environ
+    workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd()).absolute()
+    try:
+        owner = workspace.stat().st_uid
+    except OSError:
+        return False
+    if os.geteuid() != 0 or owner == 0:
+        return False
+    count = target.get("GIT_CONFIG_COUNT", "")
+    n = int(count) if count.isdigit() else 0
+    target[f"GIT_CONFIG_KEY_{n}"] = "safe.directory"
+    target[f"GIT_CONFIG_VALUE_{n}"] = str(workspace)
+    target["GIT_CONFIG_COUNT"] = str(n + 1)
+    return True

@@ -291,6 +291,15 @@ def git_changed_files(
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         fatal = [x for x in lines if x.startswith(("fatal:", "error:"))]
         message = (fatal or lines or [f"exit status {proc.returncode}"])[0]
+        if _dubious_ownership(program, root, env):
+            raise InputError(
+                "git refuses to read this clone: another user owns it",
+                where=str(root),
+                found=redact(message)[:300],
+                hint=f"mark it safe for this user: git config --global --add safe.directory "
+                f"{root} (a container step running as root over the runner's checkout "
+                "meets this)",
+            )
         raise InputError(
             f"git cannot compare {span}",
             where=str(root),
@@ -299,6 +308,23 @@ def git_changed_files(
             hint=_FETCH_HINT,
         )
     return ChangedFiles(paths=parse_name_status(proc.stdout), source=f"git diff {span}")
+
+
+def _dubious_ownership(program: str, root: Path, env: dict[str, str]) -> bool:
+    """Whether git refuses `root` because another user owns it (`git diff` says only "Not a
+    git repository" then; `git rev-parse` says why)."""
+    try:
+        probe = subprocess.run(  # noqa: S603  # fixed argv
+            [program, "rev-parse", "--git-dir"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return b"dubious ownership" in probe.stderr
 
 
 def parse_name_status(output: bytes) -> tuple[str, ...]:

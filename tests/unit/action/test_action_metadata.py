@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from shipsign.action.inputs import INPUT_NAMES, env_name, parse_inputs
+from shipsign.action.inputs import COMMANDS, INPUT_NAMES, env_name, parse_inputs
 from shipsign.action.outputs import OUTPUT_NAMES
+from shipsign.gate.markdown import DEFAULT_CHECK_NAME
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -42,10 +43,12 @@ def test_documented_defaults() -> None:
     assert inputs["summary"]["default"] == "true"
     assert inputs["verify-after-sign"]["default"] == "true"
     assert inputs["command"]["required"] is True
-    assert inputs["images"]["required"] is True
+    # sign may have only files, and gate and verify-release take no images at all
+    assert inputs["images"]["required"] is False
+    assert inputs["images"]["default"] == ""
 
 
-@pytest.mark.parametrize("command", ["sign", "verify"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_action_yml_defaults_mean_what_the_code_defaults_mean(command: str) -> None:
     """The runner sets every input, defaults included: they must parse as "not given"."""
     env = {
@@ -53,8 +56,15 @@ def test_action_yml_defaults_mean_what_the_code_defaults_mean(command: str) -> N
         for name, spec in load_action()["inputs"].items()
         if name != "github-token"  # an expression the runner evaluates
     }
-    env[env_name("command")] = command
-    assert parse_inputs(env) == parse_inputs({env_name("command"): command})
+    needed = {env_name("command"): command}
+    if command == "verify-release":
+        needed[env_name("github-release")] = "v1.2.3"
+    env.update(needed)
+    assert parse_inputs(env) == parse_inputs(needed)
+
+
+def test_the_default_check_name_is_the_gates() -> None:
+    assert load_action()["inputs"]["check-name"]["default"] == DEFAULT_CHECK_NAME
 
 
 IMAGE = re.compile(r"docker://ghcr\.io/[a-z0-9-]+/shipsign@sha256:[0-9a-f]{64}")
@@ -92,11 +102,14 @@ def test_final_stage_copies_the_virtualenv_and_runs_the_action() -> None:
     builder, final = dockerfile_stages()[1:]
     assert any("pip wheel" in line for line in builder)
     assert any("--only-binary=:all:" in line for line in builder)
-    # No RUN in the final stage: nothing is installed or compiled there, only copied.
-    assert [line.split()[0] for line in final] == ["FROM", "ENV", "COPY", "ENTRYPOINT"]
+    # The final stage installs git and nothing else (the gate's `git diff`), then copies.
+    assert [line.split()[0] for line in final] == ["FROM", "ENV", "RUN", "COPY", "ENTRYPOINT"]
     assert "PYTHONDONTWRITEBYTECODE=1" in final[1]
-    assert final[2].startswith("COPY --from=builder ")
-    assert final[3] == 'ENTRYPOINT ["shipsign", "action"]'
+    installs = final[2].split("apt-get install", 1)[1].split("&&")[0].split()
+    assert installs == ["-y", "--no-install-recommends", "git"]
+    assert "rm -rf /var/lib/apt/lists/*" in final[2]
+    assert final[3].startswith("COPY --from=builder ")
+    assert final[4] == 'ENTRYPOINT ["shipsign", "action"]'
 
 
 def test_entrypoint_is_the_installed_console_script() -> None:

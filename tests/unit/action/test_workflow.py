@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from shipsign.action import workflow
+from shipsign.secret import redact
 
 
 def _parse_output_file(text: str) -> dict[str, str]:
@@ -31,6 +33,8 @@ def test_outputs_round_trip(
     tmp_path_factory: pytest.TempPathFactory, values: dict[str, str]
 ) -> None:
     values = {k: v.replace("\r", "") for k, v in values.items()}  # the runner splits on \n
+    # Text that looks like a credential or a URL's query (`/?x`) is redacted on its way out.
+    assume(all(redact(v) == v for v in values.values()))
     out = tmp_path_factory.mktemp("o") / "out"
     out.write_text("")
     workflow.write_outputs(values, env={"GITHUB_OUTPUT": str(out)})
@@ -93,3 +97,43 @@ def test_untrusted_text_runs_with_commands_paused() -> None:
     again = io.StringIO()
     workflow.echo_untrusted("x", stream=again)
     assert token not in again.getvalue()  # a fresh token each time: text cannot guess it
+
+
+def test_prebuilt_command_lines_go_out_one_per_line_and_redacted() -> None:
+    from shipsign.secret import Secret, remember
+
+    remember(Secret("s3cret-in-a-path"))
+    out = io.StringIO()
+    workflow.commands(
+        ["::error file=a.yaml,line=3,title=T::x", "::warning file=s3cret-in-a-path,line=1::y"],
+        stream=out,
+    )
+    assert out.getvalue().splitlines() == [
+        "::error file=a.yaml,line=3,title=T::x",
+        "::warning file=***,line=1::y",
+    ]
+    for bad in ("::error::two\nlines", "not a command"):
+        with pytest.raises(ValueError, match="workflow command"):
+            workflow.commands([bad], stream=io.StringIO())
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_git_may_read_a_workspace_root_does_not_own(tmp_path: Path) -> None:
+    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
+    theirs.mkdir()
+    ours.mkdir()
+    os.chown(theirs, 1001, 1001)
+    environ = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.x", "GIT_CONFIG_VALUE_0": "1"}
+    assert workflow.let_git_read_the_workspace({"GITHUB_WORKSPACE": str(theirs)}, environ=environ)
+    assert environ == {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "core.x",
+        "GIT_CONFIG_VALUE_0": "1",  # the runner's own entry is kept
+        "GIT_CONFIG_KEY_1": "safe.directory",
+        "GIT_CONFIG_VALUE_1": str(theirs),
+    }
+    untouched: dict[str, str] = {}
+    assert not workflow.let_git_read_the_workspace(
+        {"GITHUB_WORKSPACE": str(ours)}, environ=untouched
+    )
+    assert untouched == {}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shipsign.action.inputs import INPUT_NAMES
+from shipsign.action.inputs import COMMANDS, INPUT_NAMES
 from shipsign.action.outputs import OUTPUT_NAMES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,7 +53,8 @@ def shipsign_steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
 def test_the_expected_workflows_exist() -> None:
     names = {p.relative_to(WORKFLOW_DIR).as_posix() for p in WORKFLOWS}
     assert {"ci.yml", "release.yml"} <= names
-    assert {"examples/release-sign.yml", "examples/verify-deployment.yml"} <= names
+    examples = {"release-sign.yml", "verify-deployment.yml", "pr-gate.yml"}
+    assert {f"examples/{name}" for name in examples} <= names
 
 
 def test_workflows_pass_the_schema_linter() -> None:
@@ -93,8 +94,14 @@ def test_shipsign_steps_use_declared_inputs(path: Path) -> None:
         given = step.get("with", {})
         unknown = set(given) - set(INPUT_NAMES)
         assert not unknown, f"{job}: inputs that action.yml does not declare: {unknown}"
-        assert given.get("command") in {"sign", "verify"}, job
-        assert given.get("images"), job
+        command = given.get("command")
+        assert command in COMMANDS, job
+        if command == "verify":
+            assert given.get("images"), job
+        elif command == "sign":
+            assert given.get("images") or given.get("files"), job
+        else:
+            assert "images" not in given, job
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -115,6 +122,37 @@ def test_signing_jobs_may_request_an_identity_token(path: Path) -> None:
         assert isinstance(permissions, dict), f"{job}: no explicit permissions"
         assert permissions.get("id-token") == "write", job
         assert permissions.get("packages") == "write", job
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_release_jobs_may_write_the_release(path: Path) -> None:
+    workflow = load(path)
+    for job, step in shipsign_steps(workflow):
+        if not step["with"].get("github-release"):
+            continue
+        permissions = workflow["jobs"][job].get("permissions") or workflow.get("permissions")
+        assert isinstance(permissions, dict), f"{job}: no explicit permissions"
+        assert permissions.get("contents") == "write", job
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_gate_jobs_may_report_on_the_pull_request(path: Path) -> None:
+    workflow = load(path)
+    for job, step in shipsign_steps(workflow):
+        if step["with"]["command"] != "gate":
+            continue
+        on = workflow["on"] if "on" in workflow else workflow.get(True)  # type: ignore[call-overload]
+        assert "pull_request" in on, "the gate runs on pull requests"  # YAML 1.1 reads `on` as True
+        permissions = workflow["jobs"][job].get("permissions") or workflow.get("permissions")
+        assert permissions == {
+            "contents": "read",
+            "pull-requests": "write",
+            "checks": "write",
+        }, job
+        assert "id-token" not in permissions, "a gate signs nothing"
+        checkout = workflow["jobs"][job]["steps"][0]
+        assert str(checkout["uses"]).startswith("actions/checkout@")
+        assert checkout["with"]["fetch-depth"] == 0, "the base commit must be in the clone"
 
 
 def test_examples_are_where_github_does_not_run_them() -> None:
