@@ -395,8 +395,11 @@ def _repository_root(start: Path) -> Path:
     """The top of the git work tree holding `start` (references are relative to it); `start`
     itself outside one."""
     for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
+        try:
+            if (directory / ".git").exists():
+                return directory
+        except PermissionError:  # a parent this user may not search: no clone found there
+            continue
     return start
 
 

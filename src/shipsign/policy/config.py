@@ -180,17 +180,27 @@ def find_config(start: Path) -> Path | None:
     first with `.git`); without a repository, only `start` itself."""
     start = start.resolve()
     chain = [start, *start.parents]
-    root = next((d for d in chain if (d / ".git").exists()), None)
+    root = next((d for d in chain if _there(d / ".git")), None)
     for directory in chain if root is not None else [start]:
         for name in CONFIG_NAMES:
-            if (directory / name).is_file():
+            if _there(directory / name, file=True):
                 return directory / name
         pyproject = directory / _PYPROJECT
-        if pyproject.is_file() and _has_tool_table(pyproject):
+        if _there(pyproject, file=True) and _has_tool_table(pyproject):
             return pyproject
         if directory == root:
             break
     return None
+
+
+def _there(path: Path, *, file: bool = False) -> bool:
+    """Whether `path` exists (as a regular file, with `file`). A directory this user may not
+    search hides what is in it: not there, rather than a crash (a job's user below a private
+    temporary directory)."""
+    try:
+        return path.is_file() if file else path.exists()
+    except PermissionError:
+        return False
 
 
 def resolve_config(

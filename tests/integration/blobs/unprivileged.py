@@ -31,14 +31,17 @@ def world_readable_dir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_as_nobody(argv: list[str]) -> tuple[int, str]:
-    """`shipsign argv` in a child process running as nobody: (exit code, stderr)."""
+def run_as_nobody(argv: list[str], *, cwd: Path | None = None) -> tuple[int, str]:
+    """`shipsign argv` in a child process running as nobody, in `cwd` (entered as root, so it
+    may lie below a directory nobody cannot search): (exit code, stderr)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         os.close(read_end)
         code, err = 99, ""
         try:
+            if cwd is not None:
+                os.chdir(cwd)
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
