@@ -1,7 +1,7 @@
 """Signing files: expand globs, hash by streaming, write bundles (and a checksums file).
 
 `plan_files(FileSignOptions(...))` decides what is signed and written (bad input fails there,
-before anything is written); `sign_files(signer, plan, ...)` signs with the run's signer and
+before anything is written); `sign_files(session, plan)` signs in the run's signing session and
 writes. `model` holds the values every front end and the release upload share.
 """
 

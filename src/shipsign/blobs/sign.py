@@ -1,7 +1,7 @@
-"""Sign files with the run's signer: the same ephemeral key and Fulcio certificate as every
-image of the run. Per file: skip it when this identity's valid bundle for its content is there,
-else sign its sha256 (Rekor v1 hashedrekord), write the bundle (and the legacy `.sig`/`.pem`),
-and read the bundle back from disk and verify it.
+"""Sign files in the run's signing session (`keyless.session`): the same ephemeral key and
+Fulcio certificate as every image of the run. Per file: skip it when this identity's valid
+bundle for its content is there, else sign its sha256 (Rekor v1 hashedrekord), write the
+bundle (and the legacy `.sig`/`.pem`), and read the bundle back from disk and verify it.
 
 A file that fails is a result; the others go on. Only Fulcio's refusal stops the run (nothing
 can be signed without a certificate), as it does for images.
@@ -21,10 +21,8 @@ from shipsign.blobs.outputs import read_if_exists, write_atomically
 from shipsign.blobs.plan import FilePlan, PlannedFile, plan_files
 from shipsign.errors import InternalError, ShipsignError
 from shipsign.keyless.bundle_verify import verify_bundle
-from shipsign.keyless.fulcio_identity import certificate_issuer, subject_alternative_names
 from shipsign.keyless.policy import IdentityPolicy
-from shipsign.keyless.signing import KeylessSigner
-from shipsign.keyless.trust_material import TrustMaterial
+from shipsign.keyless.session import SigningSession
 
 __all__ = ["sign_files"]
 
@@ -34,9 +32,8 @@ _WORKERS = 8  # Rekor uploads in flight
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Context:
-    signer: KeylessSigner
+    session: SigningSession
     plan: FilePlan
-    material: TrustMaterial
     policy: IdentityPolicy  # the identity we sign as: for the read-back
     verify_after: bool
 
@@ -46,36 +43,32 @@ class _Context:
 
 
 def sign_files(
-    signer: KeylessSigner,
+    session: SigningSession,
     files: FileSignOptions | FilePlan,
     *,
-    material: TrustMaterial,
-    identity: str,
-    issuer: str,
     verify_after: bool = True,
 ) -> tuple[FileResult, ...]:
-    """Sign every file of `files` (options, or a plan made earlier with `plan_files`) with
-    `signer`; one result per file, in plan order (the checksums file last).
+    """Sign every file of `files` (options, or a plan made earlier with `plan_files`) in
+    `session`; one result per file, in plan order (the checksums file last).
 
-    `identity` and `issuer` are whom the run signs as (the identity token's claims): a bundle
-    already there counts only when it is theirs. Raises `InputError` for bad input (when given
-    options) and what Fulcio answered when no certificate could be had; nothing else.
+    A bundle already there counts only when it is valid and names whom the session's token
+    claims. Raises `InputError` for bad input (when given options) and what Fulcio answered
+    when no certificate could be had; nothing else.
     """
     plan = files if isinstance(files, FilePlan) else plan_files(files)
-    mine = IdentityPolicy.exact(identity=identity, issuer=issuer)
+    material = session.material
     found = [
         Existing(bundle=None, valid=False)
         if plan.options.force
-        else check_existing(f.outputs.bundle, f.sha256, trust=material, policy=mine)
+        else check_existing(f.outputs.bundle, f.sha256, trust=material, policy=session.claimed)
         for f in plan.files
     ]
     if any(not e.valid for e in found):
-        signer.certificate()  # Fulcio's refusal stops the run here, before anything is written
+        session.certify()  # Fulcio's refusal stops the run here, before anything is written
     context = _Context(
-        signer=signer,
+        session=session,
         plan=plan,
-        material=material,
-        policy=_signed_as(signer, mine, identity=identity, issuer=issuer),
+        policy=session.signed_as_policy(),  # the certificate's, the token's when none was needed
         verify_after=verify_after,
     )
     if not plan.files:
@@ -86,20 +79,6 @@ def sign_files(
             for planned, existing in zip(plan.files, found, strict=True)
         ]
         return tuple(future.result() for future in futures)
-
-
-def _signed_as(
-    signer: KeylessSigner, mine: IdentityPolicy, *, identity: str, issuer: str
-) -> IdentityPolicy:
-    """The exact identity of the run's certificate (the token's when none was needed)."""
-    if not signer.certified:
-        return mine
-    certificate = signer.certificate()
-    names = subject_alternative_names(certificate)
-    return IdentityPolicy.exact(
-        identity=names[0] if names else identity,
-        issuer=certificate_issuer(certificate) or issuer,
-    )
 
 
 def _contained(context: _Context, planned: PlannedFile, existing: Existing) -> FileResult:
@@ -137,7 +116,7 @@ def _one(context: _Context, planned: PlannedFile, existing: Existing) -> FileRes
             detail="already signed by this identity for this content; --force signs again",
         )
     try:
-        signed = context.signer.sign_digest(bytes.fromhex(planned.sha256))
+        signed = context.session.sign_digest(bytes.fromhex(planned.sha256))
     except ShipsignError as exc:
         return _result(planned, FileOutcome.FAILED, detail=f"not signed: {exc.what}", error=exc)
     try:
@@ -181,7 +160,10 @@ def _read_back(context: _Context, planned: PlannedFile) -> None:
             "the bundle written cannot be read back", where=str(planned.outputs.bundle)
         )
     outcome = verify_bundle(
-        raw, trust=context.material, policy=context.policy, digest=f"sha256:{planned.sha256}"
+        raw,
+        trust=context.session.material,
+        policy=context.policy,
+        digest=f"sha256:{planned.sha256}",
     )
     if not outcome.passed:
         first = outcome.failures[0]

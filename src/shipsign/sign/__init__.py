@@ -2,8 +2,11 @@
 of files (release assets) with the same certificate.
 
 `sign_artifacts(SignRequest(...))` (also known as `sign_images`) returns a `SignReport`; `run`
-orchestrates, `plan` resolves and groups, `existing` finds what is already signed,
-`legacy`/`bundle` write, `readback` verifies; `shipsign.blobs` signs the files.
+orchestrates, `plan` resolves and groups, `work` schedules every (digest, location, format)
+through the format's strategy (`strategy` is their interface; `legacy_strategy` and
+`bundle_strategy` look with `existing`, sign in the run's `keyless.session.SigningSession`, and
+write with `legacy`/`bundle`), `readback` verifies; `shipsign.blobs` signs the files in the
+same session.
 """
 
 from __future__ import annotations

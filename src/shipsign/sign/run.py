@@ -1,13 +1,14 @@
 """Use case: sign images keylessly and publish cosign-compatible signatures next to every copy,
 and sign files (release assets) with the same certificate.
 
-Resolve every input to a digest, group copies of one digest, skip what this identity already
-signed, get one certificate for the whole run, then sign and write concurrently (bounded pool,
-`work.py`): one DSSE bundle per digest pushed to every location, one legacy `.sig` layer per
-location. Files are planned (expanded, checked, hashed) before the token is even read, then
-signed with the same signer (`shipsign.blobs`). A failed (digest, location, format) or file is
-a result, never a reason to stop the others. Last, with `tags`, the tags move, only when
-everything, files included, was signed and verified (`tags.py`).
+Files are planned (expanded, checked, hashed) before the token is even read. Every input is
+resolved to a digest and copies of one digest are grouped. Then everything is signed in one
+`SigningSession`, with one certificate: the images concurrently (`work.py`, one strategy per
+format: one DSSE bundle per digest pushed to every location, one legacy `.sig` layer per
+location; what this identity signed already is skipped), then the files (`shipsign.blobs`).
+A failed (digest, location, format) or file is a result, never a reason to stop the others.
+Last, with `tags`, the tags move, only when everything, files included, was signed and
+verified (`tags.py`).
 """
 
 from __future__ import annotations
@@ -17,24 +18,29 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from shipsign.blobs import FilePlan, FileResult, plan_files, sign_files
+from shipsign.checks import SignatureFormat
 from shipsign.errors import InputError
-from shipsign.keyless.fulcio_identity import certificate_issuer, subject_alternative_names
 from shipsign.keyless.identity import (
     IdentityToken,
     parse_identity_token,
     resolve_identity_token,
 )
+from shipsign.keyless.session import SigningSession
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import Instance, Trust, load_trust
-from shipsign.keyless.trust_material import TrustMaterial, verification_trust
+from shipsign.keyless.trust_material import verification_trust
 from shipsign.oci.client import Registries
 from shipsign.oci.reference import Reference
+from shipsign.sign.bundle_strategy import BundleStrategy
 from shipsign.sign.consumer import blob_verify_commands, verify_commands
+from shipsign.sign.existing import Mine
+from shipsign.sign.legacy_strategy import LegacyStrategy
 from shipsign.sign.model import SignReport, SignRequest, SignResult
 from shipsign.sign.plan import Plan, build_plan
 from shipsign.sign.readback import read_back
+from shipsign.sign.strategy import AnyStrategy
 from shipsign.sign.tags import TagResult, hold_tags, move_tags, tag_targets
-from shipsign.sign.work import SigningRun
+from shipsign.sign.work import sign_plan
 
 __all__ = ["plan_files_for", "sign_artifacts", "sign_images"]
 
@@ -64,6 +70,8 @@ def sign_artifacts(
     token, renew = _identity(request, start)  # first: no token is the commonest mistake
     trust = load_trust(replace(request.trust, force_rekor_v1=True))  # the legacy format's SET
     signer = KeylessSigner(trust, token, renew_identity=renew)
+    material = verification_trust(trust)  # the run's, loaded once
+    session = SigningSession(signer, material=material, token=token, now=start)
     own = registries is None
     pool = (
         registries
@@ -76,13 +84,10 @@ def sign_artifacts(
             request.tags,
             [(loc, a.digest) for a in plan.artifacts if a.index is None for loc in a.locations],
         )  # before signing: a tag that would name two digests is bad input
-        material = verification_trust(trust)  # the run's, loaded once
-        run = SigningRun(
-            request, pool=pool, signer=signer, material=material, token=token, now=start
-        )
-        results = run.execute(plan)
-        signed_files = _sign_files(request, files, signer, material, token)
-        identity, issuer = _who(run, signer)
+        strategies = _strategies(request, session, pool)
+        results = sign_plan(plan, strategies, session=session, force=request.force)
+        signed_files = _sign_files(request, files, session)
+        identity, issuer = session.signed_as()
         if request.verify_after and results:
             results = read_back(
                 results,
@@ -103,16 +108,7 @@ def sign_artifacts(
     finally:
         if own:
             pool.close()
-    report = _report(
-        request,
-        plan,
-        results,
-        who=_who(run, signer),
-        trust=trust,
-        signer=signer,
-        certified=run.certified or signer.certified,
-        files=signed_files,
-    )
+    report = _report(request, plan, results, session=session, trust=trust, files=signed_files)
     return replace(report, tags=tags)
 
 
@@ -130,34 +126,31 @@ def plan_files_for(request: SignRequest) -> FilePlan | None:
     return plan_files(options)
 
 
+def _strategies(
+    request: SignRequest, session: SigningSession, registries: Registries
+) -> list[AnyStrategy]:
+    """One strategy per format asked for, in the request's order (bundle first)."""
+    mine = Mine(
+        identity=session.identity,
+        issuer=session.issuer,
+        annotations=request.annotation_map,
+        trust=session.material,
+        now=session.now,
+    )
+    made: dict[SignatureFormat, AnyStrategy] = {
+        SignatureFormat.BUNDLE: BundleStrategy(session, registries, mine),
+        SignatureFormat.LEGACY: LegacyStrategy(session, registries, mine),
+    }
+    return [made[fmt] for fmt in request.format.formats]
+
+
 def _sign_files(
-    request: SignRequest,
-    files: FilePlan | None,
-    signer: KeylessSigner,
-    material: TrustMaterial,
-    token: IdentityToken,
+    request: SignRequest, files: FilePlan | None, session: SigningSession
 ) -> tuple[FileResult, ...]:
-    """The files, with the images' signer: the same key and certificate."""
+    """The files, in the images' session: the same key and certificate."""
     if files is None:
         return ()
-    return sign_files(
-        signer,
-        files,
-        material=material,
-        identity=token.identity,
-        issuer=token.issuer,
-        verify_after=request.verify_after,
-    )
-
-
-def _who(run: SigningRun, signer: KeylessSigner) -> tuple[str, str]:
-    """Whom the run signed as: the certificate's identity, once there is one."""
-    identity, issuer = run.who()
-    if run.certified or not signer.certified:
-        return identity, issuer
-    certificate = signer.certificate()  # requested for the files alone
-    names = subject_alternative_names(certificate)
-    return (names[0] if names else identity), certificate_issuer(certificate) or issuer
+    return sign_files(session, files, verify_after=request.verify_after)
 
 
 def _report(
@@ -165,13 +158,11 @@ def _report(
     plan: Plan,
     results: tuple[SignResult, ...],
     *,
-    who: tuple[str, str],
+    session: SigningSession,
     trust: Trust,
-    signer: KeylessSigner,
-    certified: bool,
     files: tuple[FileResult, ...],
 ) -> SignReport:
-    identity, issuer = who
+    identity, issuer = session.signed_as()
     options = request.trust
     image_commands = verify_commands(
         plan.targets,
@@ -189,8 +180,8 @@ def _report(
         issuer=issuer,
         trust_source=trust.source,
         public_log=options.trust_config is None and options.instance is Instance.PRODUCTION,
-        services=signer.stats(),
-        certificate_requested=certified,
+        services=session.stats(),
+        certificate_requested=session.certified,
         verify_commands=image_commands + file_commands,
         verified=request.verify_after,
         files=files,

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import shipsign
-
 from integration.blobs.unprivileged import run_as_nobody
 
 
