@@ -1,32 +1,17 @@
-"""Fixtures for signing files: the session's Sigstore stack with its counts reset, a fresh
-identity token in a file, real cosign binaries pointed at the stack, and a folder of release
-files to sign."""
+"""Fixtures for signing files: an identity token in a file, real cosign binaries pointed at
+the stack, and a folder of release files to sign (the stack, token and step summary are
+tests/integration/conftest.py's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from stack.cosign import Cosign, TrustFiles
 from stack.peers import COSIGN_V2, COSIGN_V2_SIG_ONLY, COSIGN_V3
-from stack.sigstore_stack import GitHubOidc, SigstoreStack
-
-
-@pytest.fixture
-def stack(sigstore_stack: SigstoreStack) -> Iterator[SigstoreStack]:
-    """The session's Sigstore stack with its request counts reset and no faults queued."""
-    sigstore_stack.clear_faults()
-    sigstore_stack.reset_stats()
-    yield sigstore_stack
-    sigstore_stack.clear_faults()
-
-
-@pytest.fixture
-def token(github_oidc: GitHubOidc) -> str:
-    """An identity token for acme/app's release workflow, minted for this test."""
-    return github_oidc.mint()
+from stack.sigstore_stack import SigstoreStack
 
 
 @pytest.fixture
@@ -34,14 +19,6 @@ def token_file(token: str, tmp_path: Path) -> Path:
     """The token in a file, as `--identity-token FILE` reads it."""
     path = tmp_path / "oidc-token"
     path.write_text(token)
-    return path
-
-
-@pytest.fixture
-def summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`$GITHUB_STEP_SUMMARY` for this test (the file appears when something is written)."""
-    path = tmp_path / "step_summary.md"
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(path))
     return path
 
 

@@ -64,11 +64,3 @@ def any_registry(request: pytest.FixtureRequest) -> Registry:
     """Each registry kind in turn."""
     registry: Registry = request.getfixturevalue(request.param)
     return registry
-
-
-@pytest.fixture
-def summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`$GITHUB_STEP_SUMMARY` for this test's shipsign runs."""
-    path = tmp_path / "step_summary.md"
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(path))
-    return path

@@ -12,26 +12,8 @@ from shipsign.release import AssetFile, GitHubRepo, GitHubSettings
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret
 from stack.github_api import FakeGitHub
-from stack.sigstore_stack import SigstoreStack
 
 REPOSITORY = "acme/app"
-
-
-@pytest.fixture
-def stack(sigstore_stack: SigstoreStack) -> Iterator[SigstoreStack]:
-    """The session's Sigstore stack with its request counts reset and no faults queued."""
-    sigstore_stack.clear_faults()
-    sigstore_stack.reset_stats()
-    yield sigstore_stack
-    sigstore_stack.clear_faults()
-
-
-@pytest.fixture
-def summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`$GITHUB_STEP_SUMMARY` for this test (the file appears when something is written)."""
-    path = tmp_path / "step_summary.md"
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(path))
-    return path
 
 
 @pytest.fixture

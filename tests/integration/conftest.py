@@ -1,5 +1,5 @@
-"""Fixtures for the `shipsign sign` tests: a clean Sigstore stack per test (counts and faults
-reset), a fresh identity token, and `$GITHUB_STEP_SUMMARY` pointed at a file of the test's own."""
+"""Fixtures every integration test directory shares: the session's Sigstore stack with its
+counts reset, a fresh identity token, and `$GITHUB_STEP_SUMMARY` pointed at the test's own file."""
 
 from __future__ import annotations
 
