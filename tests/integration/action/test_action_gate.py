@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -22,9 +20,7 @@ from integration.action.example_step import example_step, run_step, runner_env, 
 from integration.action.runner import ActionRun
 from integration.verify.signed_images import Image, new_image, sign_image
 from shipsign.action.outputs import OUTPUT_NAMES
-from shipsign.keyless.identity import parse_identity_token
 from shipsign.keyless.signing import KeylessSigner
-from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.oci import Registries
 from stack.github_api import READ_ONLY, FakeGitHub
 from stack.registry import Registry
@@ -48,28 +44,6 @@ spec:
     - name: {name}
       image: {image}
 """
-
-
-@pytest.fixture(scope="module")
-def signer(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    """Signs as the release workflow the policy file names."""
-    token = parse_identity_token(github_oidc.mint(), now=datetime.now(timezone.utc))
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture(scope="module")
-def lookalike(sigstore_stack: SigstoreStack, github_oidc: GitHubOidc) -> KeylessSigner:
-    """Signs as a workflow of another repository: a valid signature by the wrong identity."""
-    ref = "acme/app-fork/.github/workflows/release.yml@refs/tags/v1.2.3"
-    claims = {"job_workflow_ref": ref, "repository": "acme/app-fork"}
-    token = parse_identity_token(github_oidc.mint(**claims), now=datetime.now(timezone.utc))
-    return KeylessSigner(load_trust(TrustOptions(trust_config=sigstore_stack.trust_config)), token)
-
-
-@pytest.fixture
-def pool(registry: Registry) -> Iterator[Registries]:
-    with Registries(insecure=[registry.host], env={}) as registries:
-        yield registries
 
 
 def signed(registry: Registry, signer: KeylessSigner, pool: Registries, name: str) -> Image:
