@@ -188,11 +188,15 @@ def _verify_assets(
                 name=name, status=AssetStatus.ALLOWED, size=asset.size, detail="--allow-unsigned"
             )
         else:
+            detail = f"no {name}{BUNDLE_SUFFIX}, and no signed checksums file lists it"
+            if f"{name}.sig" in by_name and (f"{name}.pem" in by_name or f"{name}.cert" in by_name):
+                detail += (
+                    f"; {name}.sig and its certificate are there (cosign sign-blob's older "
+                    "outputs), which carry no transparency-log entry to check offline: sign "
+                    "with a bundle, or check them with cosign verify-blob"
+                )
             results[name] = ReleaseAssetResult(
-                name=name,
-                status=AssetStatus.UNSIGNED,
-                size=asset.size,
-                detail=f"no {name}{BUNDLE_SUFFIX}, and no signed checksums file lists it",
+                name=name, status=AssetStatus.UNSIGNED, size=asset.size, detail=detail
             )
     # A file with its own bundle that a signed checksums file lists with other content fails.
     for name, (hex_digest, sums_file, _) in sums.items():

@@ -275,3 +275,20 @@ def test_memory_stays_flat_for_a_large_covered_asset(
     assert report.ok, report.failed
     assert {a.name: a for a in report.assets}["big.tar.gz"].size == 256 << 20
     assert peak < 32 << 20, f"peak {peak} bytes for a 256 MiB asset"
+
+
+def test_legacy_sig_and_pem_alone_are_named_but_not_enough(
+    fake_github: FakeGitHub,
+    github_oidc: GitHubOidc,
+    sigstore_stack: SigstoreStack,
+    signed_bundles: Callable[[bytes], bytes],
+) -> None:
+    rid = _release(fake_github, signed_bundles)
+    fake_github.add_asset(REPO, rid, "old.tar.gz", b"old")
+    fake_github.add_asset(REPO, rid, "old.tar.gz.sig", b"MEUCIQ==")
+    fake_github.add_asset(REPO, rid, "old.tar.gz.pem", b"-----BEGIN CERTIFICATE-----\n")
+    report = _run(fake_github, github_oidc, sigstore_stack)
+    (only,) = report.failed
+    assert only.name == "old.tar.gz"
+    assert only.status is AssetStatus.UNSIGNED
+    assert "cosign verify-blob" in only.detail
