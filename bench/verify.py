@@ -231,12 +231,114 @@ def _run(tmp: Path, registries: list[RunningRegistry]) -> None:
         stack.stop()
 
 
+# Functions whose inclusive CPU time `--profile` reports, by yappi's "module:function" suffix.
+_SPLIT = (
+    ("verify_images (all of it)", "verify/images.py", "_verify_input"),
+    ("HTTP: Transport.send (requests, urllib3, sockets)", "oci/transport.py", "send"),
+    ("  of it: requests' Session.request", "requests/sessions.py", "request"),
+    ("manifest decoding (decode_manifest)", "oci/media.py", "decode_manifest"),
+    ("digest hashing (Digest.matches)", "oci/reference.py", "matches"),
+    ("referrers tag (fetch_referrers)", "oci/referrers.py", "fetch_referrers"),
+    (
+        "bundle predicate sniff (statement_predicate_type)",
+        "bundle_ref.py",
+        "statement_predicate_type",
+    ),
+    ("verify_bundle (ours + sigstore)", "keyless/bundle_verify.py", "verify_bundle"),
+    ("  sigstore Bundle.from_json", "sigstore/models.py", "from_json"),
+    ("  sigstore Verifier.verify_dsse", "sigstore/verify/verifier.py", "verify_dsse"),
+    ("  our bundle _load (json, defaults)", "keyless/bundle_verify.py", "_load"),
+    ("  our identity policy", "keyless/policy.py", "check"),
+    ("  our _facts", "keyless/bundle_verify.py", "_facts"),
+    ("legacy verify_legacy_signature", "keyless/legacy_verify.py", "verify_legacy_signature"),
+)
+
+
+def _profile(refs: list[str], host: str, request: VerifyRequest, floor_s: float) -> None:
+    """`--profile`: where one verify run of the bench's "both formats" set spends its time.
+
+    yappi, CPU clock, every thread: inclusive CPU seconds of the functions in `_SPLIT`, then the
+    top functions by own time. Wall clock, process CPU (all threads) and their ratio say how much
+    of the run the Python process is busy; the rest is waiting (registry, GIL, sockets).
+    """
+    import yappi  # type: ignore[import-untyped]  # a dev-only profiler, no stubs
+
+    for _ in range(2):  # warm: imports, trust, connection pools are per run anyway
+        _verify_all(request, host, Counter())
+    wall, cpu = [], []
+    for _ in range(RUNS):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        _verify_all(request, host, Counter())
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    w, c = statistics.median(wall), statistics.median(cpu)
+    print(
+        json.dumps(
+            {
+                "profile": "unprofiled",
+                "wall_s": round(w, 4),
+                "process_cpu_s": round(c, 4),
+                "cpu_per_wall": round(c / w, 2),
+                "sigstore_python_offline_floor_s": round(floor_s, 4),
+                "ratio_to_floor": round(w / floor_s, 2),
+            }
+        ),
+        flush=True,
+    )
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=True, profile_threads=True)
+    start = time.perf_counter()
+    _verify_all(request, host, Counter())
+    wall_profiled = time.perf_counter() - start
+    yappi.stop()
+    stats = yappi.get_func_stats()
+    total = sum(t.ttot for t in yappi.get_thread_stats())
+    rows = {}
+    for label, module, name in _SPLIT:
+        rows[label] = sum(
+            s.ttot
+            for s in stats
+            if s.module.endswith(module) and (s.name == name or s.name.endswith("." + name))
+        )
+    print(f"profiled wall {wall_profiled:.3f}s, CPU over all threads {total:.3f}s")
+    for label, seconds in rows.items():
+        print(f"  {label:55s} {seconds:7.3f}s {100 * seconds / total:5.1f}%")
+    print("top 40 by own CPU time:")
+    for s in sorted(stats, key=lambda s: s.tsub, reverse=True)[:40]:
+        where = "/".join(s.module.split("/")[-2:])
+        print(f"  {s.tsub:7.3f}s own {s.ttot:7.3f}s incl {s.ncall:7d}x {where}:{s.name}")
+    yappi.clear_stats()
+
+
+def _profile_run(tmp: Path, registries: list[RunningRegistry]) -> None:
+    stack = start_sigstore_stack(tmp / "sigstore")
+    oidc = start_github_oidc(tmp / "oidc")
+    try:
+        anonymous = registries[0].registry
+        signer = _signer(stack.trust_config, oidc)
+        policy = IdentityPolicy.exact(identity=oidc.san, issuer=oidc.issuer)
+        trust = TrustOptions(trusted_root=stack.trusted_root)
+        with Registries(insecure=[anonymous.host], env={}) as pool:
+            refs = _sign_images(anonymous, "bench/both", signer, bundles=True, pool=pool)
+        request = VerifyRequest(images=tuple(refs), policy=policy, trust=trust)
+        floor = _sigstore_floor(SIGNED_BUNDLES, stack.trusted_root, oidc)
+        _profile(refs, anonymous.host, request, floor)
+    finally:
+        oidc.stop()
+        stack.stop()
+
+
 def main() -> None:
-    """Start the stack, sign, measure, stop everything."""
+    """Start the stack, sign, measure, stop everything. `--profile`: profile the "both
+    formats" set instead of measuring (prints a CPU split and the top functions)."""
+    profile = "--profile" in sys.argv[1:]
     with tempfile.TemporaryDirectory(prefix="shipsign-bench-verify-") as tmp:
         started: list[RunningRegistry] = []
         try:
             started += start_demo_registries(Path(tmp))
+            if profile:
+                _profile_run(Path(tmp), started)
+                return
             started.append(start_registry("token", Path(tmp)))
             _run(Path(tmp), started)
         finally:

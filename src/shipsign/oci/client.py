@@ -127,13 +127,12 @@ class RegistryClient:
         if reply.status == 404:
             return None, None
         self._exchange.expect(call, "GET", path, reply, (200,))
-        computed = Digest.of(reply.body)
         wanted = ref.digest
         header = reply.headers.get("docker-content-digest")
         if wanted is None and header and header.startswith("sha256:"):
             wanted = self._exchange.header_digest(call, "GET", path, header)
         if wanted is not None and not wanted.matches(reply.body):
-            raise self._exchange.mismatch(call, "GET", path, wanted, computed)
+            raise self._exchange.mismatch(call, "GET", path, wanted, Digest.of(reply.body))
         try:
             manifest = decode_manifest(reply.body, reply.headers.get("content-type"))
         except InputError as exc:

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from shipsign.errors import RegistryError
 from shipsign.retry import RetryClock, RetryPolicy, retry_call
@@ -260,20 +261,25 @@ class Transport:
         body: bytes | None,
         max_bytes: int,
     ) -> Reply:
-        _log.debug("%s %s", method, url_path(url))
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s", method, url_path(url))
+        # What `Session.request` would send, prepared without its per-call merging (cookies
+        # off, no `trust_env`, no session auth or params: only the default headers to merge).
+        merged = CaseInsensitiveDict(self._session.headers)
+        merged.update(headers)
+        prepared = requests.Request(
+            method, url, headers=merged, data=body, hooks=self._hooks
+        ).prepare()
         with (
             self._slots,
-            self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=body,
+            self._session.send(
+                prepared,
                 timeout=self._timeout,
                 verify=self._verify,
                 proxies=self._proxies,
+                cert=None,
                 allow_redirects=False,
                 stream=True,
-                hooks=self._hooks,
             ) as resp,
         ):
             status = resp.status_code
