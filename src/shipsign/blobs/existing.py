@@ -3,7 +3,8 @@ and SAN, as the identity token names them: known before any certificate is reque
 `shipsign sign` skips images), valid against the run's trust material, for the file's current
 digest, and a message signature (what this run would write).
 
-Reads only. A bundle that is not ours or not valid for this content is reported and replaced.
+Reads only. A bundle that is not valid for this content (stale, broken) is reported and
+replaced; a valid one by another signer is someone's signature, and is kept unless `--force`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from shipsign.blobs.outputs import read_if_exists
-from shipsign.checks import SignatureOutcome
+from shipsign.checks import Check, SignatureOutcome
 from shipsign.keyless.bundle_verify import verify_bundle
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust_material import TrustMaterial
@@ -26,6 +27,20 @@ from shipsign.keyless.trust_material import TrustMaterial
 __all__ = ["BUNDLE_MAX", "Existing", "LegacyParts", "check_existing", "legacy_parts"]
 
 BUNDLE_MAX = 16 * 1024 * 1024  # a bundle larger than this is not one we wrote
+# The checks that only say who signed: a bundle failing nothing else is someone's valid bundle.
+_IDENTITY_CHECKS = frozenset(
+    c.value
+    for c in (
+        Check.IDENTITY,
+        Check.ISSUER,
+        Check.GITHUB_REPOSITORY,
+        Check.GITHUB_REF,
+        Check.GITHUB_WORKFLOW_TRIGGER,
+        Check.GITHUB_SHA,
+        Check.GITHUB_WORKFLOW,
+        Check.RUNNER_ENVIRONMENT,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +51,8 @@ class Existing:
     valid: bool  # ours, valid, for this digest: the file need not be signed again
     log_index: int | None = None
     why_not: str = ""  # when a bundle is there but not valid: why (for the report)
+    # a valid bundle for this very content by another signer: never replaced without --force
+    other_signer: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +76,13 @@ def check_existing(
         return Existing(bundle=raw, valid=False, why_not="not a message-signature bundle")
     outcome = verify_bundle(raw, trust=trust, policy=policy, digest=f"sha256:{sha256_hex}")
     if not outcome.passed:
-        return Existing(bundle=raw, valid=False, why_not=_why(outcome))
+        foreign = outcome.failed_checks <= _IDENTITY_CHECKS
+        return Existing(
+            bundle=raw,
+            valid=False,
+            why_not=_why(outcome),
+            other_signer=(outcome.facts.identity or "another signer") if foreign else None,
+        )
     return Existing(bundle=raw, valid=True, log_index=outcome.facts.log_index)
 
 

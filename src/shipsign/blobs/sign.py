@@ -19,7 +19,7 @@ from shipsign.blobs.existing import Existing, check_existing, legacy_parts
 from shipsign.blobs.model import FileOutcome, FileResult, FileSignOptions
 from shipsign.blobs.outputs import read_if_exists, write_atomically
 from shipsign.blobs.plan import FilePlan, PlannedFile, plan_files
-from shipsign.errors import InternalError, ShipsignError
+from shipsign.errors import InputError, InternalError, ShipsignError
 from shipsign.keyless.bundle_verify import verify_bundle
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.session import SigningSession
@@ -103,6 +103,17 @@ def _one(context: _Context, planned: PlannedFile, existing: Existing) -> FileRes
         planned.content
     ):
         _write(planned.path, planned.content, "the checksums file")
+    if existing.other_signer is not None:
+        error = InputError(
+            f"{planned.path}: a valid bundle by another signer is already at "
+            f"{planned.outputs.bundle}",
+            where=str(planned.outputs.bundle),
+            found=f"signed by {existing.other_signer}",
+            expected="no bundle there, this run's own, or a stale one",
+            hint="shipsign does not replace someone else's signature: write elsewhere with "
+            "--bundle-dir, or pass --force to replace it",
+        )
+        return _result(planned, FileOutcome.FAILED, detail=error.what, error=error)
     outputs = _outputs(context, planned)
     if existing.valid and existing.bundle is not None:
         if context.legacy:
