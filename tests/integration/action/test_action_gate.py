@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import pytest
 
 from integration.action.example_step import example_step, run_step, runner_env, triggers
 from integration.action.runner import ActionRun
-from integration.verify.signed_images import Image, new_image, sign_image
+from integration.gate.test_gate_end_to_end import git, signed
+from integration.verify.signed_images import new_image
 from shipsign.action.outputs import OUTPUT_NAMES
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.oci import Registries
@@ -44,23 +44,6 @@ spec:
     - name: {name}
       image: {image}
 """
-
-
-def signed(registry: Registry, signer: KeylessSigner, pool: Registries, name: str) -> Image:
-    image = new_image(registry, f"acme/{name}-{secrets.token_hex(3)}")
-    sign_image(image, signer, "bundle", pool)
-    return image
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
 
 
 @dataclass

@@ -31,7 +31,7 @@ from stack.sigstore_stack import GitHubOidc, SigstoreStack
 REPO = "acme/app"
 
 
-def _git(root: Path, *args: str) -> str:
+def git(root: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
         cwd=root,
@@ -83,7 +83,7 @@ def make_change(
     """A clone whose main has the policy file, and a head commit that adds `files`."""
     root = tmp_path / name
     root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
+    git(root, "init", "-q", "-b", "main")
     (root / ".shipsign.toml").write_text(
         f"""
 [[policy]]
@@ -93,15 +93,15 @@ identity = "{identity}"
 """
     )
     (root / "README.md").write_text("apps\n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "base")
-    base = _git(root, "rev-parse", "HEAD")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    base = git(root, "rev-parse", "HEAD")
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "change")
-    return Change(root=root, base=base, head=_git(root, "rev-parse", "HEAD"), files=list(files))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "change")
+    return Change(root=root, base=base, head=git(root, "rev-parse", "HEAD"), files=list(files))
 
 
 def _settings(fake: FakeGitHub, token: str) -> GitHubSettings:
@@ -150,7 +150,7 @@ def run(
     )
 
 
-def _signed(registry: Registry, signer: KeylessSigner, pool: Registries, name: str) -> Image:
+def signed(registry: Registry, signer: KeylessSigner, pool: Registries, name: str) -> Image:
     image = new_image(registry, f"acme/{name}-{secrets.token_hex(3)}")
     sign_image(image, signer, "bundle", pool)
     return image
@@ -166,7 +166,7 @@ def test_a_change_that_deploys_a_signed_image_passes(
     fake_github: FakeGitHub,
 ) -> None:
     fake_github.add_repo(REPO)
-    image = _signed(registry, signer, pool, "api")
+    image = signed(registry, signer, pool, "api")
     change = make_change(
         tmp_path, registry.host, github_oidc.san, {"deploy/api.yaml": deployment("api", image.ref)}
     )
@@ -199,8 +199,8 @@ def test_an_unsigned_or_lookalike_image_fails_on_the_right_line(
     fake_github: FakeGitHub,
 ) -> None:
     fake_github.add_repo(REPO)
-    good = _signed(registry, signer, pool, "web")
-    fake = _signed(registry, lookalike, pool, "worker")
+    good = signed(registry, signer, pool, "web")
+    fake = signed(registry, lookalike, pool, "worker")
     unsigned = new_image(registry, f"acme/cron-{secrets.token_hex(3)}")
     files = {
         "deploy/web.yaml": deployment("web", good.ref),
@@ -290,7 +290,7 @@ def test_forty_images_in_fifteen_files_fetch_each_digest_once(
     fake_github: FakeGitHub,
 ) -> None:
     fake_github.add_repo(REPO)
-    images = [_signed(registry, signer, pool, f"svc{i}") for i in range(40)]
+    images = [signed(registry, signer, pool, f"svc{i}") for i in range(40)]
     files: dict[str, str] = {}
     for f in range(15):  # 15 files; every image used at least once, some twice
         docs = [
