@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from integration.action.example_step import example_step, run_step, runner_env, triggers
 from integration.action.runner import ActionRun
-from integration.gate.test_gate_end_to_end import git, signed
+from integration.gate.test_gate_end_to_end import Change, make_change, signed
 from integration.verify.signed_images import new_image
 from shipsign.action.outputs import OUTPUT_NAMES
 from shipsign.keyless.signing import KeylessSigner
@@ -46,14 +45,6 @@ spec:
 """
 
 
-@dataclass
-class PullRequest:
-    workspace: Path  # the clone, checked out at the head commit
-    base: str
-    head: str
-    files: list[str]
-
-
 def open_pull_request(
     tmp_path: Path,
     fake: FakeGitHub,
@@ -62,40 +53,21 @@ def open_pull_request(
     files: dict[str, str],
     *,
     head_repo: str = REPO,
-) -> PullRequest:
-    """A clone whose main holds the policy file, a head commit adding `files`, and the pull
-    request for it on the fake GitHub."""
-    root = tmp_path / "workspace"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / ".shipsign.toml").write_text(
-        f"""
-[[policy]]
-images = ["{host}/acme/*"]
-issuer = "https://token.actions.githubusercontent.com"
-identity = "{identity}"
-"""
-    )
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    base = git(root, "rev-parse", "HEAD")
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "change")
-    head = git(root, "rev-parse", "HEAD")
+) -> Change:
+    """The gate tests' change (a clone whose main holds the policy file, a head commit adding
+    `files`), and the pull request for it on the fake GitHub."""
+    change = make_change(tmp_path, host, identity, files, name="workspace")
     fake.add_pull(
         REPO,
         NUMBER,
-        head_sha=head,
+        head_sha=change.head,
         files=[{"filename": f, "status": "added"} for f in files],
         head_repo=head_repo,
     )
-    return PullRequest(workspace=root, base=base, head=head, files=list(files))
+    return change
 
 
-def event_payload(path: Path, pull: PullRequest, head_repo: str) -> Path:
+def event_payload(path: Path, pull: Change, head_repo: str) -> Path:
     """What GitHub writes to GITHUB_EVENT_PATH for a `pull_request` event (the parts read)."""
     doc = {
         "action": "synchronize",
@@ -114,7 +86,7 @@ def event_payload(path: Path, pull: PullRequest, head_repo: str) -> Path:
 
 def gate_step(
     tmp_path: Path,
-    pull: PullRequest,
+    pull: Change,
     fake: FakeGitHub,
     stack: SigstoreStack,
     registry: Registry,
@@ -139,7 +111,7 @@ def gate_step(
         GITHUB_RUN_ID="4242",
         GITHUB_EVENT_NAME="pull_request",
         GITHUB_EVENT_PATH=str(event_payload(tmp_path / "event.json", pull, head_repo)),
-        GITHUB_WORKSPACE=str(pull.workspace),
+        GITHUB_WORKSPACE=str(pull.root),
         GITHUB_SHA="f" * 40,  # the test merge commit: never where the check run goes
     )
 
