@@ -102,10 +102,10 @@ def sign_and_publish(
             if plan is not None and not request.force
             else []
         )
-        fetched = _fetch_bundles(repo, release, wanted)
+        fetched, listed = _fetch_bundles(repo, release, wanted)
         report = sign_artifacts(request, registries=registries, file_plan=plan)
         files = asset_files(report.files, upload_files=target.upload_files)
-        upload = upload_assets(repo, release, files, force=target.force)
+        upload = upload_assets(repo, release, files, force=target.force, listed=listed)
     return PublishReport(sign=report, upload=upload, fetched=fetched)
 
 
@@ -127,8 +127,9 @@ def asset_files(results: Sequence[FileResult], *, upload_files: bool) -> tuple[A
 
 def _fetch_bundles(
     repo: GitHubRepo, release: Release, wanted: Sequence[tuple[str, Path]]
-) -> tuple[str, ...]:
-    """Write each release bundle in `wanted` that is missing locally to its path.
+) -> tuple[tuple[str, ...], tuple[Asset, ...] | None]:
+    """Write each release bundle in `wanted` that is missing locally to its path; return their
+    names and the release's asset list when it was read (the upload reuses it).
 
     What is written is only a candidate: signing skips a file only if this bundle verifies for
     it, by this identity, and matches its digest; otherwise it signs again (and the upload then
@@ -136,8 +137,9 @@ def _fetch_bundles(
     """
     missing = [(name, path) for name, path in wanted if not path.exists()]
     if not missing:
-        return ()
-    on_release: dict[str, Asset] = {a.name: a for a in fetch_assets(repo, release)}
+        return (), None
+    listed = fetch_assets(repo, release)
+    on_release: dict[str, Asset] = {a.name: a for a in listed}
     fetched: list[str] = []
     for name, path in missing:
         asset = on_release.get(name)
@@ -147,7 +149,7 @@ def _fetch_bundles(
         _write_new(path, content)
         fetched.append(name)
         _log.info("took %s from release %s to check before signing", name, release.tag)
-    return tuple(fetched)
+    return tuple(fetched), listed
 
 
 def _write_new(path: Path, content: bytes) -> None:

@@ -60,7 +60,12 @@ def digest_file(path: Path) -> Downloaded:
 
 
 def upload_assets(
-    repo: GitHubRepo, release: Release, files: Sequence[AssetFile], *, force: bool = False
+    repo: GitHubRepo,
+    release: Release,
+    files: Sequence[AssetFile],
+    *,
+    force: bool = False,
+    listed: Sequence[Asset] | None = None,
 ) -> UploadReport:
     """Put `files` on `release`, idempotently (see the module's docstring).
 
@@ -75,7 +80,9 @@ def upload_assets(
     if twice:
         raise InputError("two files would be uploaded under one asset name", found=", ".join(twice))
     local = {f.name: digest_file(f.path) for f in files}
-    current = {a.name: a for a in fetch_assets(repo, release)}
+    # `listed`: the assets the caller read from this release moments ago (one GET fewer);
+    # a concurrent uploader is still caught, by the 422 `already_exists` handling below.
+    current = {a.name: a for a in (listed if listed is not None else fetch_assets(repo, release))}
     results: list[AssetResult] = []
     for index, item in enumerate(files):
         try:

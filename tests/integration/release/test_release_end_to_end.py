@@ -151,6 +151,8 @@ def test_the_release_example_end_to_end(
     assert stack.stats()["responses"].get(ENTRIES_201, 0) == 0
     assert fake_github.requests("POST", r"/api/uploads/") == []
     assert fake_github.requests("DELETE") == []
+    # the release's assets are listed once: to fetch the bundles, and reused for the upload
+    assert len(fake_github.requests("GET", r"/releases/\d+/assets$")) == 1
     assert {f["outcome"] for f in again.json()["files"]} == {"skipped"}
     assert again.json()["release"]["uploads"] == 0
 
