@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from shipsign.checks import SignatureOutcome
 from shipsign.errors import InputError, ShipsignError, UnreachableError
 from shipsign.gate.model import GateImage, ImageUse, RefKind, Verdict
-from shipsign.keyless.policy import IdentityPolicy, build_identity_policy
-from shipsign.keyless.policy_options import OptionSource
+from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.trust import TrustOptions
 from shipsign.keyless.trust_material import TrustMaterial, load_verification_trust
 from shipsign.oci.client import Registries
@@ -89,7 +88,7 @@ def judge(
         pending = [e for e in to_check if e.verdict is None]
         if pending:
             material = trust or load_verification_trust(options.trust)
-            verified = _verify(pool, pending, material)
+            verified = _verify(pool, pending, material, config)
     finally:
         if own:
             pool.close()
@@ -166,7 +165,12 @@ def _resolve(pool: Registries, entries: Sequence[_Entry]) -> int:
     return len(tags)
 
 
-def _verify(pool: Registries, entries: Sequence[_Entry], material: TrustMaterial) -> int:
+def _verify(
+    pool: Registries,
+    entries: Sequence[_Entry],
+    material: TrustMaterial,
+    config: ShipsignConfig | None,
+) -> int:
     """Verify each distinct repository@digest once, grouped by the policy that decides it."""
     groups: dict[tuple[int, ...], dict[str, list[_Entry]]] = {}
     for entry in entries:
@@ -178,7 +182,7 @@ def _verify(pool: Registries, entries: Sequence[_Entry], material: TrustMaterial
     count = 0
     for by_digest in groups.values():
         sample = next(iter(by_digest.values()))[0]
-        config_policy = _policy(sample)
+        config_policy = _policy(config, sample)
         if isinstance(config_policy, ShipsignError):
             for group in by_digest.values():
                 for entry in group:
@@ -194,11 +198,13 @@ def _verify(pool: Registries, entries: Sequence[_Entry], material: TrustMaterial
     return count
 
 
-def _policy(entry: _Entry) -> IdentityPolicy | ShipsignError:
+def _policy(config: ShipsignConfig | None, entry: _Entry) -> IdentityPolicy | ShipsignError:
+    """The identity policy the config file gives this entry's image (`policy_for`, as verify
+    and the exports read it); a config error is this image's failure, not the run's."""
+    if config is None:  # never: an entry without a config is NOT_COVERED before this
+        return InputError("no policy file", expected="a .shipsign.toml with [[policy]] entries")
     try:
-        return build_identity_policy(
-            [e.signer.fields() for e in entry.entries], source=OptionSource.CONFIG
-        )
+        return config.policy_for(entry.image)
     except ShipsignError as exc:
         return exc
 
