@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import requests
+from shipsign.oci.transport import Reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -68,7 +68,7 @@ class Counter:
         self._lock = threading.Lock()
         self.total = 0
 
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def __call__(self, reply: Reply) -> None:
         with self._lock:
             self.total += 1
 

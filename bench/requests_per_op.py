@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import requests
+
+from shipsign.oci.transport import Reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -55,7 +56,7 @@ class Counter:
         self._lock = threading.Lock()
         self.count = 0  # guarded by _lock
 
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def __call__(self, reply: Reply) -> None:
         with self._lock:
             self.count += 1
 

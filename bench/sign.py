@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+from shipsign.oci.transport import Reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -52,11 +52,11 @@ class RequestCounter:
         self.by_host: Counter[str] = Counter()  # guarded by _lock
         self.by_kind: Counter[str] = Counter()  # guarded by _lock
 
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        url = urlsplit(response.url)
+    def __call__(self, reply: Reply) -> None:
+        url = urlsplit(reply.url)
         with self._lock:
             self.by_host[url.netloc] += 1
-            self.by_kind[f"{response.request.method} {_kind(url.path)}"] += 1
+            self.by_kind[f"{reply.method} {_kind(url.path)}"] += 1
 
     def take(self) -> tuple[Counter[str], Counter[str]]:
         with self._lock:

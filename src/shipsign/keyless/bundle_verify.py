@@ -187,8 +187,10 @@ def _load(raw: bytes) -> tuple[dict[str, Any], Bundle] | CheckFailure:
         return fail(f"not JSON: {exc}")
     if not isinstance(doc, dict):
         return fail(f"a JSON {type(doc).__name__}, not an object")
+    filled = _with_proto3_defaults(doc)
     try:
-        bundle = Bundle.from_json(json.dumps(_with_proto3_defaults(doc)))
+        # Unchanged: the bytes as they came, not parsed and printed again.
+        bundle = Bundle.from_json(raw if filled is doc else json.dumps(filled))
     except Exception as exc:  # InvalidBundle, pydantic's ValidationError, ValueError, ...
         return fail(f"sigstore-python cannot load it: {_message(exc)}")
     return doc, bundle
@@ -209,13 +211,15 @@ def _with_proto3_defaults(doc: dict[str, Any]) -> dict[str, Any]:
     entries = material.get("tlogEntries")
     if not isinstance(entries, list):
         return doc
-    filled = []
+    filled, changed = [], False
     for entry in entries:
         proof = entry.get("inclusionProof") if isinstance(entry, dict) else None
-        if isinstance(proof, dict):
+        if isinstance(proof, dict) and not {"logIndex", "hashes"} <= proof.keys():
             proof = {"logIndex": "0", "hashes": [], **proof}
-            entry = {**entry, "inclusionProof": proof}
+            entry, changed = {**entry, "inclusionProof": proof}, True
         filled.append(entry)
+    if not changed:
+        return doc
     return {**doc, "verificationMaterial": {**material, "tlogEntries": filled}}
 
 

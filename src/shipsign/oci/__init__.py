@@ -2,7 +2,8 @@
 
 Layered like go-containerregistry: `reference` (pure) → `credentials` → `auth` → `transport`
 → `exchange` (auth dance, typed errors) → `client` → `shared_tag` (lock-free writes of shared
-tags) → `referrers`; `media` holds the content types. Only this package imports requests.
+tags) → `referrers`; `media` holds the content types. Registry HTTP is urllib3's, in
+`transport` alone.
 """
 
 from __future__ import annotations

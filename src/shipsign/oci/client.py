@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
-
 from shipsign.errors import AuthError, InputError, RegistryError
 from shipsign.oci.auth import Authenticator
 from shipsign.oci.credentials import Keychain, default_keychain, registry_key
@@ -38,7 +36,7 @@ _REFERRERS_PAGES = 50
 
 
 class RegistryClient:
-    """Talk to one registry. Thread-safe; one pooled `requests.Session` inside.
+    """Talk to one registry. Thread-safe; one pool of connections inside.
 
     Every method may raise `RegistryError` (unreachable after retries, unexpected status,
     digest mismatch) or `AuthError` (credentials or scope refused).
@@ -61,12 +59,10 @@ class RegistryClient:
         self.base_url = f"{'http' if insecure else 'https'}://{api_host(registry)}"
         self._origin = origin(self.base_url)
         self._retry = retry or RetryPolicy()
-        proxies = requests.utils.get_environ_proxies(self.base_url)
         transport = Transport(
             verify=verify,
             timeout=timeout,
             retry=self._retry,
-            proxies=proxies,
             response_hook=response_hook,
             sleep=sleep,
             max_in_flight=max_in_flight,

@@ -1,26 +1,40 @@
-"""HTTP for one registry: a configured `requests.Session`, timeouts, retries, body caps.
+"""HTTP for one registry: a urllib3 pool manager, timeouts, retries, body caps.
 
-The one place `requests` exceptions enter shipsign: they leave as `RegistryError`. When to
-retry is `shipsign.retry`'s policy; auth is `auth.py`'s, the distribution API `client.py`'s.
+The one place HTTP exceptions enter shipsign's registry code: they leave as `RegistryError`.
+When to retry is `shipsign.retry`'s policy; auth is `auth.py`'s, the distribution API
+`client.py`'s. urllib3 is used directly rather than through `requests`: a registry run makes
+hundreds of small requests, and `requests`' per-request preparation and merging cost twice
+urllib3's CPU for nothing this module needs (`bench/verify.py` measures the difference).
 """
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
+import certifi
+import urllib3
+from requests.utils import get_environ_proxies, select_proxy
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
-from shipsign.errors import RegistryError
+from shipsign import __version__
+from shipsign.errors import InputError, RegistryError
 from shipsign.retry import RetryClock, RetryPolicy, retry_call
 from shipsign.secret import redact
 
@@ -31,6 +45,7 @@ __all__ = [
     "Reply",
     "ResponseHook",
     "Transport",
+    "environ_proxy",
     "origin",
     "parse_registry_errors",
     "url_path",
@@ -42,13 +57,10 @@ ERROR_MAX_BYTES = 64 * 1024  # error and token bodies
 # from one client, and enough to hide a WAN round trip behind the others.
 MAX_IN_FLIGHT = 8
 _REDIRECTS = 5
-_RETRYABLE_EXC = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-ResponseHook = Callable[..., Any]  # requests' hook signature: (response, **kwargs)
+_USER_AGENT = f"shipsign/{__version__}"
+# Connection refused or reset, DNS, timeouts, a body cut short, a proxy that failed: another
+# try may succeed. A TLS failure (also an `HTTPError`) never retries; see `Transport.send`.
+_RETRYABLE_EXC = (HTTPTimeoutError, ProtocolError, ProxyError)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +90,12 @@ class Reply:
     headers: Mapping[str, str]
     body: bytes
     url: str
+    method: str = "GET"
 
+
+# Called with every reply as it arrives (retries, redirects and token requests included),
+# before shipsign looks at it: for counting requests in tests and benchmarks.
+ResponseHook = Callable[[Reply], object]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -119,8 +136,9 @@ def parse_registry_errors(body: bytes) -> tuple[tuple[str, str], ...]:
 class Transport:
     """Send requests to one registry with timeouts, retries and capped bodies. Thread-safe.
 
-    The session is configured once and never mutated: cookies off, no `trust_env` (so no
-    `.netrc` credentials), our own retries instead of urllib3's, headers per request.
+    One urllib3 pool manager, configured once and never mutated: TLS verification on (the
+    given CA bundle, else certifi's), no cookies, no `.netrc`, no retries of urllib3's own
+    (ours are `shipsign.retry`'s), redirects followed here so that credentials stay home.
     """
 
     def __init__(
@@ -129,37 +147,53 @@ class Transport:
         verify: bool | str = True,
         timeout: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
-        proxies: Mapping[str, str] | None = None,
+        proxy_for: Callable[[str], str | None] | None = None,
         response_hook: ResponseHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: RetryClock | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        """`clock` (sleep, elapsed time, wall clock for `Retry-After` dates) replaces `sleep`.
+        """`verify`: True (certifi's CAs), a CA bundle file or directory, or False (no check).
 
-        At most `max_in_flight` requests are on the wire at once, however many threads send:
-        a registry's rate limits count per host, so the bound is the host's, not the run's.
+        `proxy_for` names the forward proxy for a URL, `None` for none (default: the
+        environment's, `environ_proxy`); it is asked once per origin, so that a redirect to
+        blob storage goes through the proxy that host needs. `clock` (sleep, elapsed
+        time, wall clock for `Retry-After` dates) replaces `sleep`. At most `max_in_flight`
+        requests are on the wire at once, however many threads send: a registry's rate limits
+        count per host, so the bound is the host's, not the run's.
         """
-        session = requests.Session()
-        session.trust_env = False
-        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        self._session = session
-        self._verify = verify
-        self._timeout = timeout
-        self._retry = retry or RetryPolicy()
-        self._proxies = dict(proxies or {})
-        self._hooks = {"response": [response_hook]} if response_hook else {}
-        self._clock = clock or RetryClock(sleep=sleep)
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        self._tls = _tls_options(verify)
+        self._proxy_for = proxy_for or environ_proxy
+        self._lock = threading.Lock()
+        # One pool manager per origin's proxy (None: direct); guarded by _lock.
+        self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._routes: dict[tuple[str, str, int | None], urllib3.PoolManager] = {}  # _lock
+        self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        self._retry = retry or RetryPolicy()
+        self._hook = response_hook
+        self._clock = clock or RetryClock(sleep=sleep)
         self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._session.close()
+        with self._lock:
+            managers = list(self._managers.values())
+        for manager in managers:
+            manager.clear()
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        key = origin(url)
+        with self._lock:
+            found = self._routes.get(key)
+            if found is None:
+                proxy = self._proxy_for(url)
+                found = self._managers.get(proxy)
+                if found is None:
+                    found = self._managers[proxy] = _pool_manager(self._tls, proxy)
+                self._routes[key] = found
+            return found
 
     def send(
         self,
@@ -186,12 +220,18 @@ class Transport:
                 reply = self._follow(
                     call, method, url, headers or {}, body, max_bytes, follow_redirects
                 )
-            except _RETRYABLE_EXC as exc:
-                if isinstance(exc, requests.exceptions.SSLError):
-                    raise self._tls_error(call, method, url, exc) from exc
+            except SSLError as exc:
+                raise self._tls_error(call, method, url, exc) from exc
+            except ProxyError as exc:
+                if "407" in str(exc):  # the tunnel was refused: retrying will not help
+                    raise _proxy_refused(call, method, url) from exc
                 return _Transient(why=_describe(exc))
-            except requests.RequestException as exc:  # not worth retrying: e.g. a bad URL
+            except _RETRYABLE_EXC as exc:
+                return _Transient(why=_describe(exc))
+            except (HTTPError, OSError, ValueError) as exc:  # not worth retrying: a bad URL
                 raise _error(call, method, url, "the request failed", found=_describe(exc)) from exc
+            if reply.status == 407:  # a plain-HTTP request the proxy did not relay
+                raise _proxy_refused(call, method, url)
             if reply.status not in self._retry.statuses:
                 return reply
             return _Transient(
@@ -263,39 +303,38 @@ class Transport:
     ) -> Reply:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s", method, url_path(url))
-        # What `Session.request` would send, prepared without its per-call merging (cookies
-        # off, no `trust_env`, no session auth or params: only the default headers to merge).
-        merged = CaseInsensitiveDict(self._session.headers)
-        merged.update(headers)
-        prepared = requests.Request(
-            method, url, headers=merged, data=body, hooks=self._hooks
-        ).prepare()
-        with (
-            self._slots,
-            self._session.send(
-                prepared,
+        with self._slots:
+            resp = self._manager(url).urlopen(
+                method,
+                url,
+                body=body,
+                headers={"User-Agent": _USER_AGENT, **headers},
+                redirect=False,
+                retries=False,
                 timeout=self._timeout,
-                verify=self._verify,
-                proxies=self._proxies,
-                cert=None,
-                allow_redirects=False,
-                stream=True,
-            ) as resp,
-        ):
-            status = resp.status_code
-            limit = max_bytes if 200 <= status < 300 else ERROR_MAX_BYTES
-            data = b"" if method == "HEAD" else _read_capped(resp, limit, truncate=status >= 300)
-            if data is None:
-                raise _error(
-                    call,
-                    method,
-                    url,
-                    f"the response is larger than {limit} bytes",
-                    status=status,
-                    expected=f"at most {limit} bytes",
-                )
-            headers_out = {k.lower(): v for k, v in resp.headers.items()}
-            return Reply(status=status, headers=headers_out, body=data, url=url)
+                preload_content=False,
+            )
+            try:
+                status = resp.status
+                limit = max_bytes if 200 <= status < 300 else ERROR_MAX_BYTES
+                read = b"" if method == "HEAD" else _read_capped(resp, limit, status >= 300)
+                # Header names once each, repeated fields joined with ", " (RFC 9110 5.3).
+                headers_out = {k.lower(): resp.headers[k] for k in resp.headers}
+            finally:
+                resp.release_conn()
+        if read is None:
+            raise _error(
+                call,
+                method,
+                url,
+                f"the response is larger than {limit} bytes",
+                status=status,
+                expected=f"at most {limit} bytes",
+            )
+        reply = Reply(status=status, headers=headers_out, body=read, url=url, method=method)
+        if self._hook is not None:
+            self._hook(reply)
+        return reply
 
     def _tls_error(self, call: Call, method: str, url: str, exc: Exception) -> RegistryError:
         return _error(
@@ -306,6 +345,64 @@ class Transport:
             found=_describe(exc),
             hint="trust the registry's CA with REQUESTS_CA_BUNDLE or SSL_CERT_FILE",
         )
+
+
+def environ_proxy(url: str) -> str | None:
+    """The forward proxy for `url` from the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
+    `ALL_PROXY`, `NO_PROXY` with its host, domain and CIDR forms, as `requests` reads them);
+    `None` for a direct connection."""
+    proxy: str | None = select_proxy(url, get_environ_proxies(url))
+    return proxy
+
+
+def _tls_options(verify: bool | str) -> dict[str, Any]:
+    if verify is False:
+        return {"cert_reqs": "CERT_NONE"}
+    if verify is True:
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
+    if os.path.isdir(verify):
+        return {"cert_reqs": "CERT_REQUIRED", "ca_cert_dir": verify}
+    if os.path.isfile(verify):
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify}
+    raise InputError(
+        "the CA bundle does not exist",
+        where=verify,
+        expected="a PEM file or a directory of CA certificates",
+        hint="check REQUESTS_CA_BUNDLE, SSL_CERT_FILE and CURL_CA_BUNDLE",
+    )
+
+
+def _pool_manager(tls: Mapping[str, Any], proxy: str | None) -> urllib3.PoolManager:
+    options: dict[str, Any] = {"num_pools": 4, "maxsize": 16, "block": False, **tls}
+    if proxy is None:
+        return urllib3.PoolManager(**options)
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.scheme not in ("http", "https"):
+        raise InputError(
+            "unsupported proxy scheme",
+            found=f"{parts.scheme}:// (from HTTPS_PROXY, HTTP_PROXY or ALL_PROXY)",
+            expected="an http:// or https:// forward proxy",
+        )
+    auth = None
+    if parts.username is not None:
+        auth = urllib3.make_headers(
+            proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        )
+    bare = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urllib3.ProxyManager(bare, proxy_headers=auth, **options)
+
+
+def _proxy_refused(call: Call, method: str, url: str) -> RegistryError:
+    return _error(
+        call,
+        method,
+        url,
+        "the proxy refused the request: it wants credentials (HTTP 407)",
+        status=407,
+        expected="credentials the proxy accepts",
+        hint="put them in the proxy's URL: HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT "
+        "(percent-encode special characters)",
+    )
 
 
 def _error(
@@ -337,15 +434,18 @@ def _error(
     )
 
 
-def _read_capped(resp: requests.Response, limit: int, *, truncate: bool) -> bytes | None:
+def _read_capped(resp: urllib3.BaseHTTPResponse, limit: int, truncate: bool) -> bytes | None:
+    """The body, or `None` when it is over `limit` (cut to `limit` when `truncate`)."""
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit and not truncate:
+        resp.close()  # unread bytes: the connection cannot go back to the pool
         return None
     chunks, size = [], 0
-    for chunk in resp.iter_content(64 * 1024):
+    while chunk := resp.read(64 * 1024):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
+            resp.close()
             return b"".join(chunks)[:limit] if truncate else None
     return b"".join(chunks)
 
@@ -353,7 +453,7 @@ def _read_capped(resp: requests.Response, limit: int, *, truncate: bool) -> byte
 def _describe(exc: BaseException) -> str:
     """Name the failure by exception types and OS error text; never the URL or its query."""
     root: BaseException = exc
-    for _ in range(8):  # requests → urllib3 → socket errors nest a few levels deep
+    for _ in range(8):  # urllib3 → http.client → socket errors nest a few levels deep
         inner = getattr(root, "reason", None)
         if not isinstance(inner, BaseException):
             inner = next((a for a in root.args if isinstance(a, BaseException)), None)
@@ -361,7 +461,20 @@ def _describe(exc: BaseException) -> str:
         if inner is None:
             break
         root = inner
+    name = _failure_name(exc)
     if root is exc:
-        return type(exc).__name__
+        return name
     detail = root.strerror if isinstance(root, OSError) and root.strerror else ""
-    return f"{type(exc).__name__} ({type(root).__name__}{': ' + detail if detail else ''})"
+    return f"{name} ({type(root).__name__}{': ' + detail if detail else ''})"
+
+
+def _failure_name(exc: BaseException) -> str:
+    """A failure's name in the words Python HTTP users know (requests' exception names), not
+    urllib3's class names, which say where it was caught rather than what happened."""
+    if isinstance(exc, NewConnectionError | ProtocolError):  # refused, reset, cut short
+        return "ConnectionError"
+    if isinstance(exc, ConnectTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(exc, ReadTimeoutError):
+        return "ReadTimeout"
+    return type(exc).__name__

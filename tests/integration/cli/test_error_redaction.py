@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import urllib3
 
 from shipsign.cli import render
 from shipsign.errors import RegistryError
@@ -39,16 +40,15 @@ def _closed_url() -> str:
 def test_a_verbose_error_traceback_drops_query_strings(
     tls_registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Not trusting the registry's CA: requests' SSLError quotes the whole URL, and the
-    # RegistryError keeps it as its cause for the -v traceback.
+    # Not trusting the registry's CA: the RegistryError keeps urllib3's SSLError as its cause
+    # for the -v traceback, and names where it failed with the query string cut.
     transport = Transport(retry=RetryPolicy(attempts=1))
     call = Call(operation="push blob", registry=tls_registry.host, repository="acme/app")
     url = f"https://{tls_registry.host}/v2/acme/app/blobs/uploads/u1?{STATE}&digest=sha256%3Aab"
     with pytest.raises(RegistryError) as caught:
         transport.send(call, "PUT", url, body=b"x")
     transport.close()
-    assert isinstance(caught.value.__cause__, requests.exceptions.SSLError)
-    assert "UPLOAD-STATE" in str(caught.value.__cause__)  # what the renderer must not print
+    assert isinstance(caught.value.__cause__, urllib3.exceptions.SSLError)
     render.error(caught.value, verbose=True)
     err = capsys.readouterr().err
     assert err.startswith("error: cannot push blob on")

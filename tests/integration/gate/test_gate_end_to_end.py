@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from integration.verify.signed_images import Image, new_image, sign_image
 from shipsign.gate.annotations import workflow_annotations
@@ -21,6 +22,7 @@ from shipsign.github_api import GitHubSettings
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Registries
+from shipsign.oci.transport import Reply
 from shipsign.policy.config import load_config
 from shipsign.retry import RetryPolicy
 from shipsign.secret import Secret
@@ -300,10 +302,8 @@ def test_forty_images_in_fifteen_files_fetch_each_digest_once(
     change = make_change(tmp_path, registry.host, github_oidc.san, files)
     seen: list[tuple[str, str]] = []
 
-    def hook(resp: object, *args: object, **kwargs: object) -> None:
-        request = getattr(resp, "request", None)
-        if request is not None:
-            seen.append((str(request.method), str(request.path_url)))
+    def hook(reply: Reply) -> None:
+        seen.append((reply.method, urlsplit(reply.url).path))
 
     with Registries(insecure=[registry.host], env={}, response_hook=hook) as counted:
         started = time.monotonic()

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +23,7 @@ from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.keyless.trust_material import load_trust_material
 from shipsign.oci import Descriptor, Digest, Registries, Repository, StaticKeychain
 from shipsign.oci.media import OCI_MANIFEST, referrer_descriptor
+from shipsign.oci.transport import Reply
 from shipsign.sign.existing import Mine, fetch_sig, find_legacy
 from stack.raw_registry import OCI_CONFIG, RawClient, sha256
 from stack.registry import Registry
@@ -82,9 +83,9 @@ class _Requests:
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
 
-    def __call__(self, response: Any, **_: Any) -> None:
-        kind = "blob" if "/blobs/" in response.request.path_url else "other"
-        self.seen[f"{response.request.method} {kind}"] += 1
+    def __call__(self, reply: Reply) -> None:
+        kind = "blob" if "/blobs/" in urlsplit(reply.url).path else "other"
+        self.seen[f"{reply.method} {kind}"] += 1
 
 
 def test_the_skip_check_reads_no_more_sig_layers_than_cosign(

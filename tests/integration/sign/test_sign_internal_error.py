@@ -3,12 +3,13 @@ failure: the other units are signed, and the run still ends with its report."""
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import urlsplit
 
 from integration.sign.helpers import push_image, sig_layers
 from shipsign.checks import SignatureFormat
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Registries, StaticKeychain
+from shipsign.oci.transport import Reply
 from shipsign.present.exitcodes import INTERNAL, report_code
 from shipsign.secret import Secret
 from shipsign.sign import SignFormat, SignRequest, SignStatus, sign_images
@@ -23,10 +24,10 @@ class _Broken:
     def __init__(self, repo: str) -> None:
         self._path = f"/v2/{repo}/manifests/"
 
-    def __call__(self, response: Any, **_: Any) -> None:
-        path = response.request.path_url
+    def __call__(self, reply: Reply) -> None:
+        path = urlsplit(reply.url).path
         ours = path.startswith(self._path) and path.endswith(".sig")
-        if response.request.method == "PUT" and ours:
+        if reply.method == "PUT" and ours:
             raise RuntimeError("the hook broke")
 
 

@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,6 +27,7 @@ from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import TrustOptions
 from shipsign.oci import Descriptor, Digest, Registries, StaticKeychain
 from shipsign.oci.media import OCI_MANIFEST
+from shipsign.oci.transport import Reply
 from shipsign.verify import ImageStatus, SourceFormat, VerifyRequest, verify_images
 from stack.fault_proxy import FaultProxy
 from stack.raw_registry import OCI_CONFIG, RawClient, sha256
@@ -39,9 +41,9 @@ class _Requests:
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
 
-    def __call__(self, response: Any, **_: Any) -> None:
-        kind = "blob" if "/blobs/" in response.request.path_url else "other"
-        self.seen[f"{response.request.method} {kind}"] += 1
+    def __call__(self, reply: Reply) -> None:
+        kind = "blob" if "/blobs/" in urlsplit(reply.url).path else "other"
+        self.seen[f"{reply.method} {kind}"] += 1
 
 
 @pytest.fixture
