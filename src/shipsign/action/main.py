@@ -218,7 +218,8 @@ def _gate(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, 
             registries=registries,
         )
     report = outcome.report
-    workflow.echo_untrusted(present.gate_text(outcome))
+    # The fallback's reason goes out once, as a notice, not also in the text.
+    workflow.echo_untrusted(present.gate_text(outcome, fallback_line=False))
     if outcome.needs_workflow_annotations:
         lines = workflow_annotations(report)
         workflow.commands(lines[:_ANNOTATION_LIMIT])

@@ -35,7 +35,9 @@ def _mark(image: GateImage) -> str:
     return _MARK.get(image.verdict, "!")
 
 
-def gate_text(outcome: GateOutcome) -> str:
+def gate_text(outcome: GateOutcome, *, fallback_line: bool = True) -> str:
+    """The gate's report as text. `fallback_line=False` leaves out why nothing was posted to
+    the pull request, for a front end that says it once in its own way (the Action's notice)."""
     report = outcome.report
     lines = [
         f"Checked {len(report.images)} image reference(s) in {report.files_checked} file(s) "
@@ -66,7 +68,7 @@ def gate_text(outcome: GateOutcome) -> str:
             lines.append(f"check run: {github.check_run_url}")
         if github.comment_url:
             lines.append(f"comment ({github.comment_action}): {github.comment_url}")
-        if github.fell_back:
+        if github.fell_back and fallback_line:
             lines.append(one_line(github.fell_back))
     failing = len(report.failing)
     if failing:

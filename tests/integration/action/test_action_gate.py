@@ -260,6 +260,8 @@ def test_a_fork_falls_back_to_annotations_in_the_log(
     assert len(notices) == 1
     assert "fork" in notices[0]
     assert "checks: write" in notices[0]
+    reason = notices[0].split("::", 2)[2]
+    assert (run.stdout + run.stderr).count(reason) == 1  # said once, not in the text too
     # The step summary is the report: the failing image, and the one that passed.
     assert unsigned.ref.split("@")[0] in run.summary
     assert good.ref.split("@")[0] in run.summary
