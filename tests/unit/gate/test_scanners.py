@@ -10,6 +10,7 @@ from shipsign.errors import InputError
 from shipsign.gate.model import RefKind
 from shipsign.gate.refs import scan_files
 from shipsign.gate.refs.dockerfile import scan_dockerfile
+from shipsign.gate.refs.dotenv import parse_dotenv
 from shipsign.gate.refs.interpolate import expand
 from shipsign.gate.refs.kustomize import split_image
 from shipsign.gate.refs.normalize import make_use, normalize
@@ -361,3 +362,86 @@ def test_kustomize_helm_charts_are_named_as_not_rendered(tmp_path: Path) -> None
     result = scan_files(tmp_path, helm_binary=None)
     assert [(u.line, u.text, u.kind.value) for u in result.uses] == [(5, "redis:7", "heuristic")]
     assert [(p.line, p.reason.split(":")[0]) for p in result.problems] == [(2, "helmCharts")]
+
+
+def test_dotenv_format_as_compose_reads_it() -> None:
+    text = """\
+# a comment
+REGISTRY=ghcr.io/acme
+export TAG=1.2.3   # inline comment after whitespace
+IMAGE=${REGISTRY}/app:${TAG}
+HASH=a#b
+QUOTED='${REGISTRY} stays literal'
+DOUBLE="${REGISTRY}/db\\"x\\"\\$HOME"
+MULTI="first
+second"
+FROM_ENV=${HOME}/x
+DEFAULTED=${MISSING:-docker.io/library/redis}
+bare_key_only
+"""
+    assert parse_dotenv(text) == {
+        "REGISTRY": "ghcr.io/acme",
+        "TAG": "1.2.3",
+        "IMAGE": "ghcr.io/acme/app:1.2.3",
+        "HASH": "a#b",
+        "QUOTED": "${REGISTRY} stays literal",
+        "DOUBLE": 'ghcr.io/acme/db"x"$HOME',
+        "MULTI": "first\nsecond",
+        "FROM_ENV": None,  # only the environment knows HOME
+        "DEFAULTED": "docker.io/library/redis",
+    }
+    assert parse_dotenv('OPEN="never closed\nNEXT=1\n') == {"OPEN": None}
+
+
+def test_compose_takes_variables_from_the_dotenv_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "compose.yaml").write_text(
+        """\
+services:
+  app:
+    image: ${REGISTRY}/app@${DIGEST}
+  db:
+    image: postgres:${PG:-16}
+  cache:
+    image: redis:${REDIS_TAG}
+"""
+    )
+    digest = "sha256:" + "ab" * 32
+    (tmp_path / "deploy" / ".env").write_text(f"REGISTRY=ghcr.io/acme\nDIGEST={digest}\nPG=17\n")
+    (tmp_path / ".env").write_text("REDIS_TAG=7\n")  # another directory's: not this project's
+    result = scan_files(tmp_path, helm_binary=None)
+    assert [(u.line, u.text, u.kind.value, u.note) for u in result.uses] == [
+        (3, f"ghcr.io/acme/app@{digest}", "static", "service app, DIGEST, REGISTRY from .env"),
+        (5, "postgres:17", "static", "service db, PG from .env"),
+        (
+            7,
+            "redis:${REDIS_TAG}",
+            "dynamic",
+            "service cache: a variable that neither a default nor .env sets",
+        ),
+    ]
+
+
+def test_a_changed_dotenv_rescans_the_compose_files_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "docker-compose.yml").write_text(
+        "services:\n  app:\n    image: ghcr.io/acme/app:${TAG}\n"
+    )
+    (tmp_path / "svc" / ".env").write_text("TAG=2.0.0\n")
+    (tmp_path / "other.yaml").write_text("services:\n  x:\n    image: nginx:1\n")
+    result = scan_files(tmp_path, ["svc/.env"], helm_binary=None)
+    assert [(u.file, u.text) for u in result.uses] == [
+        ("svc/docker-compose.yml", "ghcr.io/acme/app:2.0.0")
+    ]
+
+
+def test_an_unreadable_dotenv_is_a_problem_and_the_compose_file_still_scanned(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: ghcr.io/acme/app:${TAG:-1}\n"
+    )
+    (tmp_path / ".env").symlink_to("/etc/hostname")  # out of the repository
+    result = scan_files(tmp_path, helm_binary=None)
+    assert [u.text for u in result.uses] == ["ghcr.io/acme/app:1"]
+    assert [p.file for p in result.problems] == [".env"]

@@ -1,7 +1,10 @@
 """Docker Compose files: the images services pull.
 
-`services.<name>.image`, with `${VAR:-default}` and `${VAR-default}` taking their default and
-`$VAR` / `${VAR}` (set only by the environment or `.env`) making the reference dynamic. A
+`services.<name>.image`, with variables interpolated as Compose does: from the `.env` file in
+the Compose file's directory when there is one (`dotenv.py`), else `${VAR:-default}` and
+`${VAR-default}` take their default and `$VAR` / `${VAR}` (then set only by the environment)
+make the reference dynamic. The environment of the run is not known here; where it sets a
+variable `.env` sets too, it wins, as in Compose, and the note says `.env` was applied. A
 service that has `build:` as well names the image the build *produces* under `image:`, not one
 it pulls: it is not reported (its Dockerfile is scanned on its own). Images a build pulls as a
 named context (`build.additional_contexts: {name: docker-image://IMAGE}`) are reported. Merge
@@ -9,6 +12,8 @@ keys (`<<: *defaults`) are followed, and the line is where the text is written.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from shipsign.gate.model import ImageUse, RefKind
 from shipsign.gate.refs.interpolate import expand
@@ -21,11 +26,11 @@ SOURCE = "compose"
 _DOCKER_IMAGE = "docker-image://"
 
 
-def _environment(_: str) -> str | None:
-    return None  # the scanner does not read the environment nor `.env`
-
-
-def scan_compose(file: str, docs: list[Node]) -> list[ImageUse]:
+def scan_compose(
+    file: str, docs: list[Node], dotenv: Mapping[str, str | None] | None = None
+) -> list[ImageUse]:
+    """The images `file`'s services pull; `dotenv` holds what its `.env` sets (None: none)."""
+    variables = dotenv or {}
     uses: list[ImageUse] = []
     for doc in docs:
         for name, _, service in entries(get(doc, "services")):
@@ -35,7 +40,7 @@ def scan_compose(file: str, docs: list[Node]) -> list[ImageUse]:
             image = get(service, "image")
             if build is None or (isinstance(build, Scalar) and build.is_null):
                 if isinstance(image, Scalar) and string(image):
-                    uses.append(_use(file, image, image.value, f"service {name}"))
+                    uses.append(_use(file, image, image.value, f"service {name}", variables))
                 continue
             for context in _contexts(get(build, "additional_contexts")):
                 if not isinstance(context, Scalar):
@@ -44,7 +49,8 @@ def scan_compose(file: str, docs: list[Node]) -> list[ImageUse]:
                 ref = value if value.startswith(_DOCKER_IMAGE) else value.partition("=")[2]
                 if ref.startswith(_DOCKER_IMAGE):
                     where = f"service {name}: build.additional_contexts"
-                    uses.append(_use(file, context, ref[len(_DOCKER_IMAGE) :], where))
+                    written = ref[len(_DOCKER_IMAGE) :]
+                    uses.append(_use(file, context, written, where, variables))
     return uses
 
 
@@ -54,8 +60,18 @@ def _contexts(node: Node | None) -> list[Node]:
     return items(node)  # the list form: `- name=docker-image://...`
 
 
-def _use(file: str, node: Scalar, written: str, where: str) -> ImageUse:
-    resolved = expand(written, _environment, dollar_dollar=True)
+def _use(
+    file: str, node: Scalar, written: str, where: str, variables: Mapping[str, str | None]
+) -> ImageUse:
+    used_dotenv: list[str] = []
+
+    def lookup(name: str) -> str | None:
+        value = variables.get(name)
+        if value is not None:
+            used_dotenv.append(name)
+        return value
+
+    resolved = expand(written, lookup, dollar_dollar=True)
     if resolved is None:
         return make_use(
             file=file,
@@ -63,7 +79,10 @@ def _use(file: str, node: Scalar, written: str, where: str) -> ImageUse:
             text=written,
             source=SOURCE,
             kind=RefKind.DYNAMIC,
-            note=f"{where}: a variable without a default",
+            note=f"{where}: a variable that neither a default nor .env sets",
         )
-    note = where if resolved == written else f"{where}, variable defaults applied"
+    if used_dotenv:
+        note = f"{where}, {', '.join(sorted(set(used_dotenv)))} from .env"
+    else:
+        note = where if resolved == written else f"{where}, variable defaults applied"
     return make_use(file=file, line=node.line, text=resolved, source=SOURCE, note=note)

@@ -22,6 +22,7 @@ from pathlib import Path
 from shipsign.gate.model import FileProblem, ImageUse, ScanResult
 from shipsign.gate.refs.compose import scan_compose
 from shipsign.gate.refs.dockerfile import scan_dockerfile
+from shipsign.gate.refs.dotenv import parse_dotenv
 from shipsign.gate.refs.files import Workspace, join_inside
 from shipsign.gate.refs.flux import flux_kind, scan_flux
 from shipsign.gate.refs.helm import scan_chart
@@ -60,7 +61,7 @@ def scan_files(
     problems: list[FileProblem] = []
     scanned = 0
     charts_done: set[str] = set()
-    for rel, problem in _inputs(ws, files):
+    for rel, problem in _with_compose_of_dotenv(ws, _inputs(ws, files)):
         if problem is not None:
             problems.append(problem)
             continue
@@ -170,10 +171,40 @@ def _scan_one(ws: Workspace, rel: str, scanner: str) -> tuple[list[ImageUse], li
     if scanner == "action":
         return scan_action(rel, docs), []
     if scanner == "compose":
-        return scan_compose(rel, docs), []
+        dotenv, trouble = _dotenv_beside(ws, rel)
+        return scan_compose(rel, docs, dotenv), trouble
     if scanner == "kustomization" and docs and is_kustomize_config(docs[0]):
         return scan_kustomization(ws, rel)
     return _objects(ws, rel, docs)
+
+
+def _dotenv_beside(
+    ws: Workspace, rel: str
+) -> tuple[dict[str, str | None] | None, list[FileProblem]]:
+    """What the `.env` in a Compose file's directory sets (Compose's project directory)."""
+    directory = rel.rpartition("/")[0]
+    env = f"{directory}/.env" if directory else ".env"
+    if ws.kind(env) == "missing":
+        return None, []
+    text = ws.read_text(env)  # a link out of the repository or a directory: a problem
+    if isinstance(text, FileProblem):
+        return None, [text]
+    return ws.derived(env, "dotenv", lambda: parse_dotenv(text)), []
+
+
+def _with_compose_of_dotenv(
+    ws: Workspace, inputs: list[tuple[str, FileProblem | None]]
+) -> list[tuple[str, FileProblem | None]]:
+    """A changed `.env` changes what the Compose files beside it pull: scan them too."""
+    extra = []
+    for rel, problem in inputs:
+        directory, _, name = rel.rpartition("/")
+        if problem is not None or name != ".env":
+            continue
+        for entry in ws.listdir(directory):
+            if _COMPOSE.fullmatch(entry.lower()):
+                extra.append((f"{directory}/{entry}" if directory else entry, None))
+    return sorted(set(inputs) | set(extra), key=lambda pair: pair[0])
 
 
 def _objects(ws: Workspace, rel: str, docs: list[Node]) -> tuple[list[ImageUse], list[FileProblem]]:
