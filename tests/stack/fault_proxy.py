@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 from stack.proxy_referrers import ReferrersStore
 from stack.registry import Registry
 
-__all__ = ["Fault", "FaultProxy", "RequestRecord"]
+__all__ = ["HOP_BY_HOP", "Fault", "FaultProxy", "RequestRecord"]
 
 Action = Literal["status", "reset", "delay"]
 # Hop-by-hop headers (RFC 9110 7.6.1) and the body framing we recompute.
-_HOP = {
+HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host",
 }  # fmt: skip
@@ -188,7 +188,7 @@ class FaultProxy:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             conn.putheader("Host", self._upstream_netloc)
             for name, value in headers:
-                if name.lower() not in _HOP:
+                if name.lower() not in HOP_BY_HOP:
                     conn.putheader(name, value)
             if body or method in ("POST", "PUT", "PATCH"):
                 conn.putheader("Content-Length", str(len(body)))
@@ -199,7 +199,9 @@ class FaultProxy:
             for name, value in resp.getheaders():
                 if name.lower() == "location" and value.startswith(self.upstream_url):
                     value = self.url + value[len(self.upstream_url) :]
-                if name.lower() not in _HOP or (name.lower() == "content-length" and not data):
+                if name.lower() not in HOP_BY_HOP or (
+                    name.lower() == "content-length" and not data
+                ):
                     out.append((name, value))
             return _Response(resp.status, resp.reason, out, data)
         finally:

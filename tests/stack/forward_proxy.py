@@ -17,12 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-__all__ = ["ForwardProxy", "Seen"]
+from stack.fault_proxy import HOP_BY_HOP
 
-_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host",
-}  # fmt: skip
+__all__ = ["ForwardProxy", "Seen"]
 
 
 class Seen(NamedTuple):
@@ -94,7 +91,7 @@ class ForwardProxy:
                 target = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 conn = http.client.HTTPConnection(target.netloc, timeout=10)
                 path = target.path + (f"?{target.query}" if target.query else "")
                 conn.request(self.command, path, body=body, headers=headers)
@@ -102,7 +99,7 @@ class ForwardProxy:
                 data = resp.read()
                 self.send_response(resp.status)
                 for name, value in resp.getheaders():
-                    if name.lower() not in _HOP:
+                    if name.lower() not in HOP_BY_HOP:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
