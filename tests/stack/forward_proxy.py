@@ -3,7 +3,7 @@
 Plain-HTTP targets arrive in absolute form (`GET http://host/v2/ HTTP/1.1`) and are relayed;
 HTTPS targets arrive as `CONNECT host:port` and are tunnelled byte for byte (TLS stays between
 the client and the registry). With `credentials` set, a request without the matching
-`Proxy-Authorization: Basic` answer gets 407. `seen` lists (method, target, had credentials).
+`Proxy-Authorization: Basic` answer gets 407. `seen` lists what each request was (`Seen`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,22 @@ class Seen(NamedTuple):
     method: str
     target: str  # absolute URL, or host:port for CONNECT
     authorized: bool  # the expected Proxy-Authorization was sent
+    content_length: str | None  # the request's Content-Length header, if any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class ForwardProxy:
-    """Start with `ForwardProxy(credentials="user:pass" or None)`; `url` is its address."""
+    """Start with `ForwardProxy(credentials="user:pass" or None)`; `url` is its address
+    (`host="::1"`: on IPv6 loopback, `http://[::1]:PORT`)."""
 
-    def __init__(self, credentials: str | None = None) -> None:
+    def __init__(self, credentials: str | None = None, *, host: str = "127.0.0.1") -> None:
         self.credentials = credentials
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -53,7 +63,8 @@ class ForwardProxy:
                 sent = self.headers.get("Proxy-Authorization")
                 authorized = expected is not None and sent == expected
                 with proxy._lock:
-                    proxy.seen.append(Seen(self.command, self.path, authorized))
+                    length = self.headers.get("Content-Length")
+                    proxy.seen.append(Seen(self.command, self.path, authorized, length))
                 if expected is None or authorized:
                     return True
                 self.send_response(407)
@@ -109,9 +120,10 @@ class ForwardProxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _relay
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        six = ":" in host
+        self._server = (_Server6 if six else _Server)((host, 0), Handler)
+        port = self._server.server_address[1]
+        self.url = f"http://[{host}]:{port}" if six else f"http://{host}:{port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

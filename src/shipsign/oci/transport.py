@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -223,8 +224,11 @@ class Transport:
             except SSLError as exc:
                 raise self._tls_error(call, method, url, exc) from exc
             except ProxyError as exc:
-                if "407" in str(exc):  # the tunnel was refused: retrying will not help
-                    raise _proxy_refused(call, method, url) from exc
+                cause = exc.original_error
+                if isinstance(cause, SSLError | ssl.SSLError):  # the proxy's own certificate
+                    raise self._tls_error(call, method, url, exc) from exc
+                if str(cause).startswith("Tunnel connection failed: 407"):  # http.client's
+                    raise _proxy_refused(call, method, url) from exc  # words; retry won't help
                 return _Transient(why=_describe(exc))
             except _RETRYABLE_EXC as exc:
                 return _Transient(why=_describe(exc))
@@ -285,7 +289,17 @@ class Transport:
                 return reply
             if reply.status not in (301, 302, 303, 307, 308):
                 return reply
-            url = urljoin(url, location)
+            target = urljoin(url, location)
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                raise _error(
+                    call,
+                    method,
+                    url,  # where the redirect came from; where it points is not for logs
+                    "the registry redirected to a URL that is not HTTP(S)",
+                    expected="an http:// or https:// Location",
+                    found=f"{urlsplit(target).scheme}://…",
+                )
+            url = target
             if origin(url) != first:
                 # Blob storage redirects: credentials stay with the registry that asked, and
                 # never go out in clear text (an https → http redirect to the same host).
@@ -303,12 +317,15 @@ class Transport:
     ) -> Reply:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s", method, url_path(url))
+        sent = {"User-Agent": _USER_AGENT, **headers}
+        if body is None and method == "DELETE":
+            sent["Content-Length"] = "0"  # as requests sends it; some proxies want one (411)
         with self._slots:
             resp = self._manager(url).urlopen(
                 method,
                 url,
                 body=body,
-                headers={"User-Agent": _USER_AGENT, **headers},
+                headers=sent,
                 redirect=False,
                 retries=False,
                 timeout=self._timeout,
@@ -322,6 +339,9 @@ class Transport:
                 headers_out = {k.lower(): resp.headers[k] for k in resp.headers}
             finally:
                 resp.release_conn()
+        reply = Reply(status=status, headers=headers_out, body=read or b"", url=url, method=method)
+        if self._hook is not None:
+            self._hook(reply)  # every reply, the ones refused below included
         if read is None:
             raise _error(
                 call,
@@ -331,9 +351,6 @@ class Transport:
                 status=status,
                 expected=f"at most {limit} bytes",
             )
-        reply = Reply(status=status, headers=headers_out, body=read, url=url, method=method)
-        if self._hook is not None:
-            self._hook(reply)
         return reply
 
     def _tls_error(self, call: Call, method: str, url: str, exc: Exception) -> RegistryError:
@@ -388,7 +405,7 @@ def _pool_manager(tls: Mapping[str, Any], proxy: str | None) -> urllib3.PoolMana
         auth = urllib3.make_headers(
             proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         )
-    bare = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # [::1]:3128 stays bracketed
     return urllib3.ProxyManager(bare, proxy_headers=auth, **options)
 
 

@@ -29,6 +29,7 @@ from shipsign.oci.media import EMPTY_JSON
 from shipsign.secret import Secret
 from stack.fault_proxy import FaultProxy
 from stack.raw_registry import RawClient
+from stack.registry import Registry
 
 
 class Sleeps:
@@ -337,3 +338,35 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(
             == handler.body
         )
     assert handler.seen == [None]  # the registry got Basic; the storage host got nothing
+
+
+def test_a_redirect_to_another_scheme_is_refused(
+    fault_proxy: FaultProxy, setup: tuple[RegistryClient, Repository, Sleeps]
+) -> None:
+    client, repo, _ = setup
+    location = {"Location": "ftp://internal.example/secret"}
+    fault_proxy.add_fault(method="GET", path_regex="/blobs/", status=307, headers=location)
+    with pytest.raises(RegistryError) as info:
+        client.fetch_blob(repo, Digest.of(b"x"), max_bytes=10)
+    assert info.value.what.endswith("redirected to a URL that is not HTTP(S)")
+    assert info.value.found == "ftp://…"
+    assert info.value.where.startswith("GET /v2/")  # the registry's URL that redirected
+    assert "secret" not in str(info.value.__dict__)
+
+
+def test_the_response_hook_sees_a_reply_refused_for_its_size(registry: Registry, repo: str) -> None:
+    seen: list[tuple[str, int]] = []
+    with Registries(
+        keychain=StaticKeychain({}),
+        insecure=[registry.host],
+        env={},
+        response_hook=lambda reply: seen.append((reply.method, reply.status)),
+    ) as pool:
+        client = pool.client(registry.host)
+        repository = Repository(registry.host, repo)
+        client.push_blob(repository, b"twenty bytes of blob")
+        seen.clear()
+        with pytest.raises(RegistryError) as info:
+            client.fetch_blob(repository, Digest.of(b"twenty bytes of blob"), max_bytes=5)
+    assert "larger than 5 bytes" in info.value.what
+    assert seen == [("GET", 200)]  # counted, although refused

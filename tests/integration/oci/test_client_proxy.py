@@ -13,6 +13,7 @@ import pytest
 from integration.oci.images import push_image
 from shipsign.errors import InputError, RegistryError
 from shipsign.oci import Digest, Reference, Registries, Repository, StaticKeychain
+from shipsign.retry import RetryPolicy
 from stack.forward_proxy import ForwardProxy
 from stack.registry import Registry
 
@@ -142,3 +143,58 @@ def test_a_ca_bundle_that_does_not_exist_is_named(registry: Registry) -> None:
         pool.client("ghcr.io")
     assert info.value.where == "/nowhere/ca.pem"
     assert "SSL_CERT_FILE" in info.value.hint
+
+
+def test_an_ipv6_proxy_address_keeps_its_brackets(
+    environ: pytest.MonkeyPatch, registry: Registry, repo: str
+) -> None:
+    proxy = ForwardProxy(host="::1")
+    try:
+        environ.setenv("HTTP_PROXY", proxy.url)
+        with Registries(keychain=StaticKeychain({}), insecure=[registry.host], env={}) as pool:
+            _round_trip(pool, registry, repo)
+        assert proxy.seen
+    finally:
+        proxy.stop()
+
+
+def test_a_proxy_that_cannot_be_reached_is_retried_whatever_its_name(
+    environ: pytest.MonkeyPatch, tls_registry: Registry
+) -> None:
+    # "407" in the proxy's name or port must not read as the proxy asking for credentials.
+    environ.setenv("HTTPS_PROXY", "http://proxy407.invalid:4070")
+    sleeps: list[float] = []
+    with (
+        Registries(
+            keychain=StaticKeychain({}),
+            ca_bundle=str(tls_registry.ca_bundle),
+            env={},
+            retry=RetryPolicy(attempts=3, base=0.01, cap=0.02),
+            sleep=sleeps.append,
+        ) as pool,
+        pytest.raises(RegistryError) as info,
+    ):
+        pool.client(tls_registry.host).resolve(Reference.parse(f"{tls_registry.host}/acme/app:v1"))
+    assert info.value.status is None
+    assert "gave up after 3 attempts" in info.value.what
+    assert info.value.found.startswith("ProxyError")
+    assert len(sleeps) == 2
+
+
+def test_a_delete_without_body_says_content_length_zero(
+    environ: pytest.MonkeyPatch, registry: Registry, repo: str
+) -> None:
+    # As requests sent it: proxies and registries that want a length (411) get one.
+    proxy = ForwardProxy()
+    try:
+        environ.setenv("HTTP_PROXY", proxy.url)
+        with Registries(keychain=StaticKeychain({}), insecure=[registry.host], env={}) as pool:
+            client = pool.client(registry.host)
+            push_image(client, Repository(registry.host, repo), b"to delete", tag="gone")
+            with pytest.raises(RegistryError):  # distribution deletes by digest only
+                client.delete_tag(Repository(registry.host, repo), "gone")
+        deletes = [s for s in proxy.seen if s.method == "DELETE"]
+        assert [s.content_length for s in deletes] == ["0"]
+        assert all(s.content_length is None for s in proxy.seen if s.method in ("GET", "HEAD"))
+    finally:
+        proxy.stop()
