@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,3 +66,29 @@ def test_the_redaction_patterns_live_in_one_module() -> None:
         check=False,
     ).stdout.split()
     assert [Path(p).relative_to(ROOT).as_posix() for p in found] == ["src/shipsign/secret.py"]
+
+
+_LIBRARY_WARNING = """
+import logging
+from shipsign.cli import _configure_logging
+_configure_logging({verbosity})
+logging.getLogger("urllib3.connectionpool").warning(
+    "retrying https://r.example/v2/?_state=SECRETSTATE with Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln"
+)
+logging.getLogger("sigstore._internal.tuf").warning("TUF repository is loaded in offline mode")
+"""
+
+
+@pytest.mark.parametrize("verbosity", [0, 1, 2])
+def test_library_warnings_are_redacted_at_every_verbosity(verbosity: int) -> None:
+    # Without a handler of ours, Python prints library warnings through its last-resort
+    # handler, which redacts nothing. The CLI configures logging before any command runs.
+    script = _LIBRARY_WARNING.format(verbosity=verbosity)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "WARNING urllib3.connectionpool: retrying https://r.example/v2/?…" in done.stderr
+    assert "SECRETSTATE" not in done.stderr
+    assert "eyJhbGci" not in done.stderr
+    # sigstore's note that --offline means offline: only in the everything-log (-vv)
+    assert ("offline mode" in done.stderr) == (verbosity == 2)

@@ -98,11 +98,11 @@ def _mask(values: list[Secret] | tuple[Secret, ...]) -> None:
 
 
 def _configure_logging(env: Mapping[str, str]) -> None:
-    """Debug logs when the run is re-run with debug logging (the runner sets RUNNER_DEBUG=1)."""
-    if env.get("RUNNER_DEBUG") == "1":
-        from shipsign.present.logs import configure_logging
+    """Warnings, redacted; debug logs too when the run is re-run with debug logging (the
+    runner sets RUNNER_DEBUG=1)."""
+    from shipsign.present.logs import configure_logging
 
-        configure_logging(sys.stderr)
+    configure_logging(sys.stderr, debug=env.get("RUNNER_DEBUG") == "1")
 
 
 def _verify(inputs: ActionInputs, env: Mapping[str, str]) -> tuple[int, dict[str, str]]:

@@ -43,8 +43,6 @@ def run() -> None:
 
 
 def _configure_logging(verbosity: int) -> None:
-    if verbosity <= 0:
-        return
     from shipsign.present.logs import configure_logging
 
-    configure_logging(sys.stderr, everything=verbosity > 1)
+    configure_logging(sys.stderr, debug=verbosity > 0, everything=verbosity > 1)
