@@ -47,13 +47,12 @@ from integration.verify.signed_images import (
     sign_legacy,
     subject_of,
 )
-from shipsign.formats.bundle_ref import bundle_layer
 from shipsign.keyless.identity import IdentityToken, parse_identity_token
 from shipsign.keyless.policy import IdentityPolicy
 from shipsign.keyless.signing import KeylessSigner
 from shipsign.keyless.trust import TrustOptions, load_trust
 from shipsign.oci import Reference, Registries
-from shipsign.oci.referrers import fetch_referrers
+from shipsign.signatures import find_bundles
 from shipsign.verify import SourceFormat, VerifyReport, VerifyRequest, verify_images
 from stack.raw_registry import RawClient
 from stack.registry import Registry, RunningRegistry, start_demo_registries, start_registry
@@ -215,23 +214,16 @@ def _resolve_all(refs: list[str], insecure: str, counter: Counter) -> None:
 
 
 def _fetch_all(refs: list[str], insecure: str, counter: Counter) -> None:
-    """The registry part alone: for each image the three GETs verify makes (referrers tag,
-    bundle manifest, bundle blob, each hashed against its digest), same client and workers,
-    nothing verified."""
+    """The registry part alone: verify's own lookup (`find_bundles`: referrers tag, bundle
+    manifest, bundle blob, each hashed against its digest) for every image, same client and
+    workers, nothing verified."""
     with Registries(insecure=[insecure], env={}, response_hook=counter) as pool:
         client = pool.client(insecure)
 
         def fetch(text: str) -> None:
             ref = Reference.parse(text)
             assert ref.digest is not None
-            listed = fetch_referrers(client, ref.repository, ref.digest)
-            for desc in listed.descriptors:
-                manifest = client.fetch_manifest(
-                    Reference(repository=ref.repository, digest=desc.digest)
-                )
-                layer = bundle_layer(manifest) if manifest is not None else None
-                if layer is not None:
-                    client.fetch_blob(ref.repository, layer.digest, max_bytes=1 << 20)
+            list(find_bundles(client, ref.repository, ref.digest, []))
 
         with ThreadPoolExecutor(max_workers=32) as workers:
             list(workers.map(fetch, refs))

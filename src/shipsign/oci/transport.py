@@ -170,7 +170,8 @@ class Transport:
         self._lock = threading.Lock()
         # One pool manager per origin's proxy (None: direct); guarded by _lock.
         self._managers: dict[str | None, urllib3.PoolManager] = {}
-        self._routes: dict[tuple[str, str, int | None], urllib3.PoolManager] = {}  # _lock
+        # Each origin's manager; written under _lock, read without it (a dict read is atomic).
+        self._routes: dict[tuple[str, str, int | None], urllib3.PoolManager] = {}
         self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self._retry = retry or RetryPolicy()
         self._hook = response_hook
@@ -186,6 +187,9 @@ class Transport:
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         key = origin(url)
+        found = self._routes.get(key)  # every request: no lock once the route is known
+        if found is not None:
+            return found
         with self._lock:
             found = self._routes.get(key)
             if found is None:
